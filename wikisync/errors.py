@@ -1,0 +1,33 @@
+"""Errors users see: each carries one clear line and maps to exit code 2 in the CLI."""
+
+from __future__ import annotations
+
+
+class WikisyncError(Exception):
+    """Base class: the message is one line a user can act on, never a traceback."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        # Keep it to one line whatever the caller passed.
+        super().__init__(" ".join(str(message).split()))
+
+
+class ParseError(WikisyncError):
+    """The input is not a readable page, or has no roadmap table."""
+
+
+class SourceError(WikisyncError):
+    """A SOURCE argument could not be turned into a document (missing file, bad reference)."""
+
+
+class StoreError(WikisyncError):
+    """The snapshot store is unreadable, locked, or could not be written."""
+
+
+class ConfigError(WikisyncError):
+    """The configuration is wrong; the message names the key."""
+
+
+class FetchError(WikisyncError):
+    """A remote wiki could not be read or written; the message says which page and URL."""

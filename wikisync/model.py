@@ -1,0 +1,429 @@
+"""The small typed model every stage shares.
+
+Data flows one way: a ``Document`` (raw bodies as received) is parsed into a ``Roadmap``; two
+roadmaps are diffed into a ``ChangeSet`` of ``Change`` objects; renderers turn those into text.
+Everything here is plain data: no I/O, no parsing, no rendering. JSON shapes are versioned by the
+``SCHEMA_*`` constants and documented in ``docs/schemas.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SCHEMA_ROADMAP = "wikisync.roadmap/1"
+SCHEMA_CHANGES = "wikisync.changes/1"
+SCHEMA_AUDIT = "wikisync.audit/1"
+
+#: Categories in the order a reader cares about them (and the order they are rendered in).
+CATEGORIES: tuple[str, ...] = (
+    "Deferred",
+    "Moved Up",
+    "Replaced",
+    "Added",
+    "Deleted",
+    "Renamed",
+    "Changed",
+)
+
+#: Aspects a single change can have; one change can have several (moved and renamed, ...).
+ASPECTS: tuple[str, ...] = (
+    "added",
+    "deleted",
+    "replaced",
+    "deferred",
+    "moved_up",
+    "renamed",
+    "stage",
+    "orgs",
+    "lane",
+    "tags",
+    "text",
+    "struck",
+    "span",
+)
+
+Orientation = Literal["rows", "columns"]
+BodyFormat = Literal["storage", "view", "html"]
+
+
+# --------------------------------------------------------------------------- roadmap
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """One period of the roadmap (a row, or a column when the table is turned)."""
+
+    label: str  # as written in the table; "(after FY22 H2)" for an unlabelled one
+    short: str  # shortest unambiguous name: "Q2", "H1", "Backlog"
+    aliases: tuple[str, ...] = ()  # release names from lozenges ("Koa") and config aliases
+    index: int = 0  # 0-based order; backlog-like periods are last
+    backlog: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "short": self.short,
+            "aliases": list(self.aliases),
+            "index": self.index,
+            "backlog": self.backlog,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Period:
+        return cls(
+            label=d["label"],
+            short=d["short"],
+            aliases=tuple(d.get("aliases", ())),
+            index=int(d.get("index", 0)),
+            backlog=bool(d.get("backlog", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """One lane: the path of its header cells, activity → task."""
+
+    label: str  # the path joined with " / "; unique within a roadmap
+    path: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "path": list(self.path)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Lane:
+        return cls(label=d["label"], path=tuple(d.get("path", ())))
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One part of a multi-part card (``Elasticsearch7.8 [7]``), with its own organisations."""
+
+    text: str
+    orgs: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "orgs": list(self.orgs)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Part:
+        return cls(text=d["text"], orgs=tuple(d.get("orgs", ())))
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One card on the roadmap."""
+
+    id: str  # deterministic within a version (hash of period, lane, title, stage, ordinal)
+    title: str  # card text without stage and organisations, a leading tag included
+    stage: str | None = None
+    tags: tuple[str, ...] = ()
+    orgs: tuple[str, ...] = ()  # legend numbers as written ("1", "All"), parts' orgs merged
+    org_names: tuple[str, ...] = ()  # resolved through the legend
+    period: str = ""  # Period.label
+    period_end: str | None = None  # Period.label of the last period when the cell spans several
+    lane: str = ""  # Lane.label
+    text: str = ""  # the whole card, normalised, as a reader sees it
+    struck: bool = False
+    parts: tuple[Part, ...] = ()
+    links: tuple[str, ...] = ()  # hrefs / smart-link URLs in the card
+    mentions: tuple[str, ...] = ()  # user mentions (display name or account id)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "stage": self.stage,
+            "tags": list(self.tags),
+            "orgs": list(self.orgs),
+            "org_names": list(self.org_names),
+            "period": self.period,
+            "period_end": self.period_end,
+            "lane": self.lane,
+            "text": self.text,
+            "struck": self.struck,
+            "parts": [p.to_json() for p in self.parts],
+            "links": list(self.links),
+            "mentions": list(self.mentions),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Item:
+        return cls(
+            id=d["id"],
+            title=d["title"],
+            stage=d.get("stage"),
+            tags=tuple(d.get("tags", ())),
+            orgs=tuple(d.get("orgs", ())),
+            org_names=tuple(d.get("org_names", ())),
+            period=d.get("period", ""),
+            period_end=d.get("period_end"),
+            lane=d.get("lane", ""),
+            text=d.get("text", ""),
+            struck=bool(d.get("struck", False)),
+            parts=tuple(Part.from_json(p) for p in d.get("parts", ())),
+            links=tuple(d.get("links", ())),
+            mentions=tuple(d.get("mentions", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One sentence of the page's hand-written Change History."""
+
+    date: str  # ISO date as written ("2021-02-10"); "" when the entry has none
+    category: str | None  # "Deferred", "Moved Up", ...; None for older, flat entries
+    text: str  # the sentence, whitespace-normalised
+
+    def to_json(self) -> dict[str, Any]:
+        return {"date": self.date, "category": self.category, "text": self.text}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> HistoryEntry:
+        return cls(date=d.get("date", ""), category=d.get("category"), text=d["text"])
+
+
+@dataclass(slots=True)
+class Roadmap:
+    """A parsed roadmap table plus what the page says around it (legend, Change History)."""
+
+    orientation: Orientation = "rows"
+    periods: list[Period] = field(default_factory=list)
+    lanes: list[Lane] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+    legend: dict[str, str] = field(default_factory=dict)  # "1" -> "edX"
+    history: list[HistoryEntry] = field(default_factory=list)
+    title: str | None = None  # the heading above the table, if any
+
+    def period(self, label: str) -> Period | None:
+        for p in self.periods:
+            if p.label == label:
+                return p
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_ROADMAP,
+            "title": self.title,
+            "orientation": self.orientation,
+            "periods": [p.to_json() for p in self.periods],
+            "lanes": [lane.to_json() for lane in self.lanes],
+            "items": [i.to_json() for i in self.items],
+            "legend": dict(sorted(self.legend.items(), key=lambda kv: _legend_key(kv[0]))),
+            "history": [h.to_json() for h in self.history],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Roadmap:
+        if d.get("schema") != SCHEMA_ROADMAP:
+            raise ValueError(f"not a {SCHEMA_ROADMAP} document (schema={d.get('schema')!r})")
+        orientation = d.get("orientation", "rows")
+        if orientation not in ("rows", "columns"):
+            raise ValueError(f"bad orientation {orientation!r}")
+        return cls(
+            orientation=orientation,
+            periods=[Period.from_json(p) for p in d.get("periods", ())],
+            lanes=[Lane.from_json(x) for x in d.get("lanes", ())],
+            items=[Item.from_json(i) for i in d.get("items", ())],
+            legend={str(k): str(v) for k, v in d.get("legend", {}).items()},
+            history=[HistoryEntry.from_json(h) for h in d.get("history", ())],
+            title=d.get("title"),
+        )
+
+
+def _legend_key(k: str) -> tuple[int, int, str]:
+    return (0, int(k), "") if k.isdigit() else (1, 0, k)
+
+
+# --------------------------------------------------------------------------- documents
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMeta:
+    """What the source said about the version: all optional, all kept in the snapshot."""
+
+    page: str | None = None  # page id or configured name
+    title: str | None = None  # page title
+    version: int | None = None
+    when: str | None = None  # ISO-8601 datetime of the version
+    author: str | None = None
+    message: str | None = None  # version message
+    url: str | None = None
+    source: str | None = None  # how it was obtained: "file", "stdin", "v2", "v1", "url", ...
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "page": self.page,
+            "title": self.title,
+            "version": self.version,
+            "when": self.when,
+            "author": self.author,
+            "message": self.message,
+            "url": self.url,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> SourceMeta:
+        version = d.get("version")
+        return cls(
+            page=d.get("page"),
+            title=d.get("title"),
+            version=int(version) if version is not None else None,
+            when=d.get("when"),
+            author=d.get("author"),
+            message=d.get("message"),
+            url=d.get("url"),
+            source=d.get("source"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """Raw page bodies exactly as received, keyed by format, plus metadata.
+
+    ``bodies`` holds one or more of ``storage`` (Confluence storage XHTML), ``view`` (rendered
+    HTML, view or export_view) and ``html`` (any other HTML page or export). The raw body is the
+    source of truth: the roadmap is always re-derivable from it.
+    """
+
+    bodies: dict[str, str]
+    meta: SourceMeta = SourceMeta()
+
+    @property
+    def primary_format(self) -> str:
+        for fmt in ("storage", "view", "html"):
+            if fmt in self.bodies:
+                return fmt
+        raise ValueError("document has no body")
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True, slots=True)
+class ParseOptions:
+    """How to find and read the roadmap table; every field has a working automatic default."""
+
+    table_heading: str | None = None  # the heading text right above the table
+    table_index: int | None = None  # 0-based index among the page's top-level tables
+    table_header: str | None = None  # text that appears in the table's header cells
+    orientation: Literal["auto", "rows", "columns"] = "auto"
+    period_aliases: dict[str, str] = field(default_factory=dict)  # alias -> period label/short
+    backlog_words: tuple[str, ...] = (
+        "backlog",
+        "grab bag",
+        "icebox",
+        "parking lot",
+        "later",
+        "unscheduled",
+    )
+    history_heading: str = "Change History"
+    legend_heading: str = "Organizations listed above"
+
+
+# --------------------------------------------------------------------------- changes
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Where an item sits: its period (label and short name) and lane."""
+
+    period: str
+    short: str
+    lane: str
+    period_end: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"period": self.period, "short": self.short, "lane": self.lane}
+        if self.period_end is not None:
+            d["period_end"] = self.period_end
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Where:
+        return cls(
+            period=d["period"], short=d["short"], lane=d["lane"], period_end=d.get("period_end")
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One field-level difference of a matched item (``stage``: ``Spike`` → ``Eval``)."""
+
+    field: str
+    old: Any
+    new: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.field, "old": self.old, "new": self.new}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One classified change.
+
+    A replacement is ONE change with ``old`` and ``new`` (rendered as a Deleted and an Added
+    sentence); a move-and-rename is one change with both aspects, categorised by what a reader
+    cares about most.
+    """
+
+    category: str  # one of CATEGORIES
+    title: str  # the new title (the old one for a deletion)
+    old_title: str | None = None
+    from_: Where | None = None
+    to: Where | None = None
+    aspects: tuple[str, ...] = ()
+    fields: tuple[FieldChange, ...] = ()
+    old: Item | None = None
+    new: Item | None = None
+    score: float | None = None  # match similarity (0-100) for fuzzy matches
+
+    def to_json(self, text: str | None = None) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "category": self.category,
+            "title": self.title,
+            "old_title": self.old_title,
+            "from": self.from_.to_json() if self.from_ else None,
+            "to": self.to.to_json() if self.to else None,
+            "aspects": list(self.aspects),
+            "fields": [f.to_json() for f in self.fields],
+            "old": self.old.to_json() if self.old else None,
+            "new": self.new.to_json() if self.new else None,
+            "score": self.score,
+        }
+        if text is not None:
+            d["text"] = text
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRef:
+    """Which version a side of a diff is: what the user typed plus what the source knew."""
+
+    ref: str  # "openedx-roadmap@v30", "old.html", "-"
+    version: int | None = None
+    when: str | None = None
+    author: str | None = None
+    hash: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "version": self.version,
+            "when": self.when,
+            "author": self.author,
+            "hash": self.hash,
+        }
+
+
+@dataclass(slots=True)
+class ChangeSet:
+    """The changes between two versions, dated (the entry's date in the Change History)."""
+
+    old: VersionRef
+    new: VersionRef
+    changes: list[Change]
+    date: str  # ISO date of the entry
+    old_roadmap: Roadmap | None = None
+    new_roadmap: Roadmap | None = None
