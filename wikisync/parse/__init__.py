@@ -1,0 +1,74 @@
+"""The parser: a Confluence page (storage, view or any HTML) → a ``Roadmap``.
+
+Pure: no I/O. ``parse_document`` prefers the storage body (exact, round-trippable) and borrows
+from the view body only what storage cannot know: smart-link titles and mention display names.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from wikisync.errors import ParseError
+from wikisync.model import Document, ParseOptions, Roadmap
+from wikisync.parse.inline import Context, element_text
+from wikisync.parse.load import FORMATS, decode, parse_tree, sniff
+from wikisync.parse.load import detect_format as detect_format
+from wikisync.parse.roadmap import build_roadmap
+
+__all__ = ["detect_format", "parse_document", "parse_text", "view_context"]
+
+
+def parse_text(
+    text: str | bytes, fmt: str | None = None, options: ParseOptions | None = None
+) -> Roadmap:
+    """Parse one page body; ``fmt`` is guessed with ``detect_format`` when not given."""
+    return _parse(text, fmt, options, Context())
+
+
+def _parse(
+    text: str | bytes, fmt: str | None, options: ParseOptions | None, ctx: Context
+) -> Roadmap:
+    decoded = decode(text)
+    if fmt is None:
+        fmt = sniff(decoded)
+    elif fmt not in FORMATS:
+        raise ParseError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    root = parse_tree(decoded, fmt)
+    return build_roadmap(root, options or ParseOptions(), ctx)
+
+
+def view_context(root: etree._Element) -> Context:
+    """Smart-link titles and mention names, read from a parsed view body."""
+    links: dict[str, str] = {}
+    users: dict[str, str] = {}
+    for a in root.iter("a"):
+        text = element_text(a)
+        if not text:
+            continue
+        cls = a.get("class") or ""
+        account = a.get("data-account-id") or a.get("data-username") or a.get("data-user-key")
+        if account or "confluence-userlink" in cls:
+            if account:
+                users.setdefault(account, text)
+            continue
+        href = a.get("href")
+        if href and text != href:
+            links.setdefault(href, text)
+    return Context(link_titles=links, users=users)
+
+
+def parse_document(doc: Document, options: ParseOptions | None = None) -> Roadmap:
+    """Parse a document's best body; with storage + view, view supplies link titles and names."""
+    try:
+        fmt = doc.primary_format
+    except ValueError as exc:
+        raise ParseError("document has no body to parse") from exc
+    body = doc.bodies[fmt]
+    ctx = Context()
+    view = doc.bodies.get("view")
+    if fmt == "storage" and view and ("<a " in body or "ri:user" in body):
+        try:
+            ctx = view_context(parse_tree(decode(view), "view"))
+        except ParseError:
+            ctx = Context()  # an unreadable view body only costs the nicer titles
+    return _parse(body, fmt, options, ctx)
