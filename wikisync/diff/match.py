@@ -1,0 +1,315 @@
+"""Identity across versions: which card of the new version is which card of the old one.
+
+Matching is one-to-one and runs in stages, each on what the earlier ones left over, from the most
+certain evidence to the least: the exact card in the same cell, the exact card elsewhere, the same
+title up to case and punctuation, and finally a fuzzy title score. An unchanged card is paired in
+the first stage, so a later, looser stage can never hand it to a different card.
+
+Ties are broken by the cards' content (never by list position), and every preference is
+symmetric in old and new: shuffling a version changes nothing, and ``match(b, a)`` is the mirror
+of ``match(a, b)``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz import fuzz, process
+
+from wikisync.diff.periods import PeriodOrder
+from wikisync.model import Item, Roadmap
+
+#: Score of a pair matched on its exact or normalised title.
+EXACT = 100.0
+#: A fuzzy pair (similarity plus bonuses) at or above this is the same card, renamed.
+RENAME_THRESHOLD = 80.0
+#: ... and its title similarity alone must reach this: context bonuses cannot make a match.
+MIN_SIMILARITY = 68.0
+LANE_BONUS = 5.0
+PERIOD_BONUS = 3.0
+STAGE_BONUS = 2.0
+ORGS_BONUS = 2.0
+MAX_BONUS = LANE_BONUS + PERIOD_BONUS + STAGE_BONUS + ORGS_BONUS
+#: Above this many leftover pairs, fuzzy matching runs lane by lane.
+BLOCK_ABOVE = 40_000
+#: Above this many pairs in one group of look-alikes, they are paired in content order.
+GROUP_LIMIT = 4_096
+#: Above this many token-sharing pairs, token_set_ratio runs over the whole block in C.
+SHARED_LIMIT = 20_000
+
+_NON_WORD = re.compile(r"[\W_]+")
+
+Similarity = npt.NDArray[np.float32]
+
+
+@dataclass(slots=True)
+class Matching:
+    """Pairs (old, new, score 0-100) plus the cards only one side has, each in document order."""
+
+    pairs: list[tuple[Item, Item, float]]
+    deleted: list[Item]
+    added: list[Item]
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold().replace("&", " and ")
+
+
+def normalize_title(title: str) -> str:
+    """Title as words: case, punctuation, dashes and quotes gone, ``&`` read as ``and``."""
+    return " ".join(_NON_WORD.sub(" ", _fold(title)).split())
+
+
+def compact_title(title: str) -> str:
+    """Title with nothing but letters and digits, so ``Tutor-for-Devstack`` equals
+    ``Tutor for Devstack`` and ``Doc: Handbook`` equals ``Doc Handbook``."""
+    return _NON_WORD.sub("", _fold(title))
+
+
+def fuzzy_text(title: str) -> str:
+    """The string fuzzy scores compare: normalised words, each once (as token_set_ratio sees
+    them, which keeps token_sort_ratio equal to it for titles sharing no word)."""
+    return " ".join(dict.fromkeys(normalize_title(title).split()))
+
+
+def content_key(item: Item) -> tuple[Any, ...]:
+    """Everything about a card, orderable: the tie-breaker that makes results independent of
+    list order."""
+    return (
+        item.title,
+        item.stage is not None,
+        item.stage or "",
+        item.period,
+        item.lane,
+        item.period_end or "",
+        item.tags,
+        item.orgs,
+        item.org_names,
+        item.text,
+        item.struck,
+        tuple((p.text, p.orgs) for p in item.parts),
+        item.links,
+        item.mentions,
+        item.id,
+    )
+
+
+def _stage_key(stage: str | None) -> str | None:
+    return None if stage is None else " ".join(stage.casefold().split())
+
+
+def similarity(a: Sequence[str], b: Sequence[str]) -> Similarity:
+    """Title similarity (0-100) of every pair of ``fuzzy_text`` strings.
+
+    The mean of token_sort_ratio (whole titles, word order ignored) and token_set_ratio (100 when
+    one title's words contain the other's: ``Doc OEP Refinements`` → ``OEP Refinements``).
+    token_set alone calls ``Tutor`` and ``Tutor for Devstack`` identical; WRatio gives 85 to any
+    two short titles sharing a first word (``MFE Theming`` / ``MFE Open Deployment``); the mean
+    puts the page's real renames at 85-97 and unrelated neighbours at ≤ 65. token_set only
+    differs from token_sort for titles that share a word, so it is computed for those pairs
+    alone: token_sort in C over the whole matrix is ~40× cheaper than token_set.
+    """
+    sim: Similarity = process.cdist(a, b, scorer=fuzz.token_sort_ratio, dtype=np.float32)
+    index: dict[str, list[int]] = {}
+    for j, text in enumerate(b):
+        for token in text.split():
+            index.setdefault(token, []).append(j)
+    shared: list[tuple[int, int]] = []
+    for i, text in enumerate(a):
+        cols: set[int] = set()
+        for token in text.split():
+            cols.update(index.get(token, ()))
+        shared.extend((i, j) for j in cols)
+        if len(shared) > SHARED_LIMIT:
+            full = process.cdist(a, b, scorer=fuzz.token_set_ratio, dtype=np.float32)
+            mean: Similarity = (sim + full) / 2
+            return mean
+    for i, j in shared:
+        sim[i, j] = (float(sim[i, j]) + fuzz.token_set_ratio(a[i], b[j])) / 2
+    return sim
+
+
+def match_roadmaps(old: Roadmap, new: Roadmap, order: PeriodOrder | None = None) -> Matching:
+    """Match the cards of two versions of a roadmap."""
+    return match_items(old.items, new.items, order or PeriodOrder(old, new))
+
+
+def match_items(old: Sequence[Item], new: Sequence[Item], order: PeriodOrder) -> Matching:
+    """Match two versions' cards one-to-one; ``order`` ranks their periods."""
+    return _Matcher(old, new, order).run()
+
+
+# A candidate pair: (sort key, old index, new index, score); lower sort keys are paired first.
+_Candidate = tuple[tuple[Any, ...], int, int, float]
+
+
+class _Matcher:
+    def __init__(self, old: Sequence[Item], new: Sequence[Item], order: PeriodOrder) -> None:
+        self.old = old
+        self.new = new
+        self.order = order
+        # Partner index on the other side, -1 while unmatched.
+        self.partner_old = [-1] * len(old)
+        self.partner_new = [-1] * len(new)
+        self.scores: dict[int, float] = {}  # old index -> score, for scores below EXACT
+        self._keys_old: dict[int, tuple[Any, ...]] = {}
+        self._keys_new: dict[int, tuple[Any, ...]] = {}
+
+    def run(self) -> Matching:
+        self._stage(lambda it: (it.title, it.stage, it.period, it.lane), self._same_cell, True)
+        self._stage(lambda it: (it.title, it.stage), self._moved)
+        self._stage(lambda it: compact_title(it.title), self._edited)
+        self._fuzzy()
+        old, new, scores = self.old, self.new, self.scores
+        return Matching(
+            pairs=[
+                (old[i], new[j], scores.get(i, EXACT))
+                for i, j in enumerate(self.partner_old)
+                if j >= 0
+            ],
+            deleted=[old[i] for i in self._free_old()],
+            added=[new[j] for j in self._free_new()],
+        )
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _pair(self, i: int, j: int, score: float) -> None:
+        self.partner_old[i] = j
+        self.partner_new[j] = i
+        if score != EXACT:
+            self.scores[i] = score
+
+    def _free_old(self) -> list[int]:
+        return [i for i, j in enumerate(self.partner_old) if j < 0]
+
+    def _free_new(self) -> list[int]:
+        return [j for j, i in enumerate(self.partner_new) if i < 0]
+
+    def _key_old(self, i: int) -> tuple[Any, ...]:
+        key = self._keys_old.get(i)
+        if key is None:
+            key = self._keys_old[i] = content_key(self.old[i])
+        return key
+
+    def _key_new(self, j: int) -> tuple[Any, ...]:
+        key = self._keys_new.get(j)
+        if key is None:
+            key = self._keys_new[j] = content_key(self.new[j])
+        return key
+
+    def _tie(self, i: int, j: int) -> tuple[Any, ...]:
+        """Order-free and side-free tie-breaker: the pair's two content keys, smaller first."""
+        a, b = self._key_old(i), self._key_new(j)
+        return (a, b) if a <= b else (b, a)
+
+    def _assign(self, candidates: list[_Candidate]) -> None:
+        """Greedy one-to-one assignment, best candidate first."""
+        candidates.sort(key=lambda c: c[0])
+        for _, i, j, score in candidates:
+            if self.partner_old[i] < 0 and self.partner_new[j] < 0:
+                self._pair(i, j, score)
+
+    def _distance(self, o: Item, n: Item) -> int:
+        return abs(self.order.rank(o.period, "old") - self.order.rank(n.period, "new"))
+
+    # ------------------------------------------------------------------ preferences
+
+    def _same_cell(self, o: Item, n: Item) -> tuple[Any, ...]:
+        # Look-alikes in one cell: the card that did not change at all, then the same id.
+        return (content_key(o)[:-1] != content_key(n)[:-1], o.id != n.id)
+
+    def _moved(self, o: Item, n: Item) -> tuple[Any, ...]:
+        return (o.lane != n.lane, self._distance(o, n))
+
+    def _edited(self, o: Item, n: Item) -> tuple[Any, ...]:
+        # Phases of one initiative share a title: keep each with its own stage, then period.
+        return (_stage_key(o.stage) != _stage_key(n.stage), self._distance(o, n), o.lane != n.lane)
+
+    # ------------------------------------------------------------------ stages
+
+    def _stage(
+        self,
+        key: Callable[[Item], Hashable],
+        prefer: Callable[[Item, Item], tuple[Any, ...]],
+        everything: bool = False,
+    ) -> None:
+        """Pair cards with equal ``key``: alone with alone directly, look-alikes by ``prefer``."""
+        olds = range(len(self.old)) if everything else self._free_old()
+        news = range(len(self.new)) if everything else self._free_new()
+        groups: dict[Hashable, list[int]] = {}
+        for j in news:
+            groups.setdefault(key(self.new[j]), []).append(j)
+        group_old: dict[Hashable, list[int]] = {}
+        for i in olds:
+            k = key(self.old[i])
+            if k in groups:
+                group_old.setdefault(k, []).append(i)
+        candidates: list[_Candidate] = []
+        for k, gold in group_old.items():
+            gnew = groups[k]
+            if len(gold) == 1 and len(gnew) == 1:
+                self._pair(gold[0], gnew[0], EXACT)
+            elif len(gold) * len(gnew) > GROUP_LIMIT:
+                # Too many look-alikes to weigh every pair: pair them in content order.
+                by_content = zip(
+                    sorted(gold, key=self._key_old), sorted(gnew, key=self._key_new), strict=False
+                )
+                for i, j in by_content:
+                    self._pair(i, j, EXACT)
+            else:
+                candidates.extend(
+                    (prefer(self.old[i], self.new[j]) + self._tie(i, j), i, j, EXACT)
+                    for i in gold
+                    for j in gnew
+                )
+        self._assign(candidates)
+
+    def _bonus(self, o: Item, n: Item) -> float:
+        bonus = 0.0
+        if o.lane == n.lane:
+            bonus += LANE_BONUS
+        if self._distance(o, n) == 0:
+            bonus += PERIOD_BONUS
+        if _stage_key(o.stage) == _stage_key(n.stage):
+            bonus += STAGE_BONUS
+        if set(o.orgs) & set(n.orgs):
+            bonus += ORGS_BONUS
+        return bonus
+
+    def _fuzzy(self) -> None:
+        """Renames: score every leftover pair, accept the best ones above the threshold."""
+        olds, news = self._free_old(), self._free_new()
+        if not olds or not news:
+            return
+        blocks: list[tuple[list[int], list[int]]]
+        if len(olds) * len(news) <= BLOCK_ABOVE:
+            blocks = [(olds, news)]
+        else:
+            by_lane: dict[str, tuple[list[int], list[int]]] = {}
+            for i in olds:
+                by_lane.setdefault(self.old[i].lane, ([], []))[0].append(i)
+            for j in news:
+                if self.new[j].lane in by_lane:
+                    by_lane[self.new[j].lane][1].append(j)
+            blocks = [b for b in by_lane.values() if b[1]]
+        floor = max(MIN_SIMILARITY, RENAME_THRESHOLD - MAX_BONUS)
+        candidates: list[_Candidate] = []
+        for bold, bnew in blocks:
+            sim = similarity(
+                [fuzzy_text(self.old[i].title) for i in bold],
+                [fuzzy_text(self.new[j].title) for j in bnew],
+            )
+            rows, cols = np.nonzero(sim >= floor)
+            for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+                i, j = bold[r], bnew[c]
+                base = round(float(sim[r, c]), 1)
+                total = base + self._bonus(self.old[i], self.new[j])
+                if total >= RENAME_THRESHOLD:
+                    candidates.append(((-total, -base, *self._tie(i, j)), i, j, base))
+        self._assign(candidates)
