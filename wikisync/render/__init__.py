@@ -1,0 +1,71 @@
+"""Renderers: Change History text in the page's own style, and parsed roadmaps for inspection.
+
+Pure: the only I/O is loading Jinja2 templates (a team's ``template_dir`` first, then the
+package's own).
+"""
+
+from __future__ import annotations
+
+from wikisync.errors import WikisyncError
+from wikisync.model import ChangeSet, Roadmap
+from wikisync.render.jsonout import SCHEMA_HISTORY, changes_doc, dumps, history_doc
+from wikisync.render.roadmap import ROADMAP_FORMATS, render_csv, render_json, render_table
+from wikisync.render.text import (
+    TEMPLATE_FORMATS,
+    RenderOptions,
+    build_entry,
+    newest_first,
+    render_entries,
+    sentences,
+)
+
+CHANGE_FORMATS: tuple[str, ...] = (*TEMPLATE_FORMATS, "json")
+
+__all__ = [
+    "CHANGE_FORMATS",
+    "ROADMAP_FORMATS",
+    "SCHEMA_HISTORY",
+    "RenderOptions",
+    "render_changes",
+    "render_history",
+    "render_roadmap",
+    "sentences",
+]
+
+
+def _check(fmt: str, known: tuple[str, ...]) -> None:
+    if fmt not in known:
+        raise WikisyncError(f"unknown format {fmt!r} (expected one of {', '.join(known)})")
+
+
+def render_changes(cs: ChangeSet, fmt: str = "text", options: RenderOptions | None = None) -> str:
+    """One changeset as a dated Change History entry (``No changes.`` when empty)."""
+    _check(fmt, CHANGE_FORMATS)
+    opts = options or RenderOptions()
+    if fmt == "json":
+        return dumps(changes_doc(cs, opts))
+    entry = build_entry(cs, opts)
+    return render_entries([entry] if entry is not None else [], fmt, opts)
+
+
+def render_history(
+    changesets: list[ChangeSet], fmt: str = "text", options: RenderOptions | None = None
+) -> str:
+    """Several changesets newest first, one dated entry per changeset that has changes."""
+    _check(fmt, CHANGE_FORMATS)
+    opts = options or RenderOptions()
+    kept = [cs for cs in newest_first(changesets) if cs.changes]
+    if fmt == "json":
+        return dumps(history_doc(kept, opts))
+    entries = [e for e in (build_entry(cs, opts) for cs in kept) if e is not None]
+    return render_entries(entries, fmt, opts)
+
+
+def render_roadmap(roadmap: Roadmap, fmt: str = "table") -> str:
+    """A parsed roadmap as an aligned table, JSON (``wikisync.roadmap/1``) or CSV."""
+    _check(fmt, ROADMAP_FORMATS)
+    if fmt == "json":
+        return render_json(roadmap)
+    if fmt == "csv":
+        return render_csv(roadmap)
+    return render_table(roadmap)

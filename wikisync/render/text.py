@@ -1,0 +1,430 @@
+"""Sentences in the page's own Change History style, grouping, and the Jinja2 layouts.
+
+The page writes its history by hand (``Moved “X” from Q2 to Q3.``); generated entries should be
+indistinguishable from it, so sentence shapes follow the page, and everything a reader would not
+see on the page (ids, scores) stays out. Python builds the grouped data (date → category →
+sentences); the templates only lay it out, so a team can restyle without touching code.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from wikisync.errors import WikisyncError
+from wikisync.model import CATEGORIES, Change, ChangeSet, FieldChange, Item, Roadmap, Where
+from wikisync.render.confluence import xml_safe
+from wikisync.render.markdown import escape_markdown
+
+TEMPLATE_FORMATS: tuple[str, ...] = ("text", "markdown", "confluence")
+_TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+_LQ, _RQ = "“", "”"
+_ARROW = "→"
+_RANGE = "–"  # en dash between the first and last period of a spanning card
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How a team wants its history written; every field has a working default."""
+
+    period_names: dict[str, str] = field(default_factory=dict)  # label or short -> "Koa"
+    template_dir: Path | None = None  # a team's own text.j2 / markdown.j2 / confluence.j2
+
+
+# --------------------------------------------------------------------------- naming
+
+
+class _Namer:
+    """Per-ChangeSet naming context, built once so rendering stays linear in the changes."""
+
+    def __init__(self, cs: ChangeSet, options: RenderOptions) -> None:
+        self.names = options.period_names
+        self.old_rm = cs.old_roadmap
+        self.new_rm = cs.new_roadmap
+        counts: Counter[str] = Counter()
+        dup: set[str] = set()
+        for rm in (cs.old_roadmap, cs.new_roadmap):
+            if rm is None:
+                continue
+            counts.clear()
+            counts.update(item.title for item in rm.items)
+            dup.update(t for t, n in counts.items() if n > 1)
+        self.duplicates = dup
+        self.shorts: dict[str, str] = {}
+        for rm in (cs.old_roadmap, cs.new_roadmap):  # the new roadmap wins on conflicts
+            if rm is not None:
+                self.shorts.update((p.label, p.short) for p in rm.periods)
+
+    def card(self, title: str, stage: str | None) -> str:
+        """“Title”, with the stage when the title alone is ambiguous (phases of an initiative)."""
+        if stage and title in self.duplicates:
+            title = f"{title} <{stage}>"
+        return f"{_LQ}{title}{_RQ}"
+
+    def period(self, label: str, short: str | None = None) -> str:
+        short = short if short is not None else self.shorts.get(label, label)
+        return self.names.get(label) or self.names.get(short) or short
+
+    def where(self, w: Where) -> str:
+        name = self.period(w.period, w.short)
+        if w.period_end and w.period_end != w.period:
+            name = f"{name}{_RANGE}{self.period(w.period_end)}"
+        return name
+
+    def item_where(self, item: Item | None, rm: Roadmap | None) -> Where | None:
+        """Where an item sits when the Change carries no Where for that side."""
+        if item is None or not item.period:
+            return None
+        p = rm.period(item.period) if rm is not None else None
+        short = p.short if p is not None else self.shorts.get(item.period, item.period)
+        return Where(item.period, short, item.lane, item.period_end)
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, Iterable):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def _show(value: Any) -> str:
+    if value is None or value == "" or value == () or value == []:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _and_join(names: Sequence[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C`` — as the page writes it."""
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _org_names(item: Item) -> list[str]:
+    return list(item.org_names) if item.org_names else list(item.orgs)
+
+
+def _field(change: Change, name: str) -> FieldChange | None:
+    for f in change.fields:
+        if f.field == name:
+            return f
+    return None
+
+
+_FIELD_ASPECT = {
+    "title": "renamed",
+    "stage": "stage",
+    "orgs": "orgs",
+    "lane": "lane",
+    "tags": "tags",
+    "struck": "struck",
+}
+
+
+def _aspects(change: Change) -> set[str]:
+    """The change's aspects; derived from its fields when a producer left them out."""
+    if change.aspects:
+        return set(change.aspects)
+    return {_FIELD_ASPECT[f.field] for f in change.fields if f.field in _FIELD_ASPECT}
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+class _Sentencer:
+    """Turns the changes of one ChangeSet into sentences."""
+
+    def __init__(self, cs: ChangeSet, options: RenderOptions) -> None:
+        self.namer = _Namer(cs, options)
+
+    # sides of a change ------------------------------------------------------
+
+    def _old_title(self, c: Change) -> str:
+        if c.old_title is not None:
+            return c.old_title
+        return c.old.title if c.old is not None else c.title
+
+    def _new_title(self, c: Change) -> str:
+        return c.title
+
+    def _stage(self, c: Change, side: str) -> str | None:
+        item = c.old if side == "old" else c.new
+        if item is not None:
+            return item.stage
+        f = _field(c, "stage")
+        if f is not None:
+            return f.old if side == "old" else f.new
+        if c.category in ("Replaced", "Added", "Deleted"):
+            return None  # the other side is a different card (or none)
+        other = c.new if side == "old" else c.old
+        return other.stage if other is not None else None
+
+    def _old_name(self, c: Change) -> str:
+        return self.namer.card(self._old_title(c), self._stage(c, "old"))
+
+    def _new_name(self, c: Change) -> str:
+        return self.namer.card(self._new_title(c), self._stage(c, "new"))
+
+    def _from(self, c: Change) -> str | None:
+        w = c.from_ or self.namer.item_where(c.old, self.namer.old_rm)
+        return self.namer.where(w) if w is not None else None
+
+    def _to(self, c: Change) -> str | None:
+        w = c.to or self.namer.item_where(c.new, self.namer.new_rm)
+        return self.namer.where(w) if w is not None else None
+
+    def _here(self, c: Change) -> str | None:
+        return self._to(c) or self._from(c)
+
+    # field details ------------------------------------------------------------
+
+    def _pair(self, c: Change, name: str) -> tuple[Any, Any]:
+        if c.old is not None and c.new is not None:
+            if name == "orgs":
+                return _org_names(c.old), _org_names(c.new)
+            return getattr(c.old, name), getattr(c.new, name)
+        f = _field(c, name)
+        if f is not None:
+            return f.old, f.new
+        return None, None
+
+    def _orgs(self, c: Change, moved: bool) -> str:
+        old, new = (_as_list(v) for v in self._pair(c, "orgs"))
+        gained = [o for o in new if o not in old]
+        lost = [o for o in old if o not in new]
+        if moved and gained and not lost:
+            return f"assigned to {_and_join(gained)}"
+        return f"organisations {_show(old)} {_ARROW} {_show(new)}"
+
+    def _text(self, c: Change) -> str:
+        if c.old is not None and c.new is not None and (c.old.parts or c.new.parts):
+            old_parts = [p.text for p in c.old.parts] or [c.old.title]
+            new_parts = [p.text for p in c.new.parts] or [c.new.title]
+            added = [p for p in new_parts if p not in old_parts]
+            removed = [p for p in old_parts if p not in new_parts]
+            bits = []
+            if added:
+                bits.append("added " + _and_join([f"{_LQ}{p}{_RQ}" for p in added]))
+            if removed:
+                bits.append("removed " + _and_join([f"{_LQ}{p}{_RQ}" for p in removed]))
+            if bits:
+                return ", ".join(bits)
+        old_t, new_t = self._old_title(c), self._new_title(c)
+        if old_t == new_t and c.old is not None and c.new is not None:
+            old_t, new_t = c.old.text, c.new.text
+        if old_t != new_t:
+            return f"text {_LQ}{old_t}{_RQ} {_ARROW} {_LQ}{new_t}{_RQ}"
+        return "text edited"
+
+    def _span(self, c: Change) -> str:
+        return f"periods {self._from(c) or 'none'} {_ARROW} {self._to(c) or 'none'}"
+
+    def _details(self, c: Change, skip: set[str], moved: bool) -> list[str]:
+        aspects = _aspects(c) - skip
+        out: list[str] = []
+        if "renamed" in aspects:
+            out.append(f"renamed to {self._new_name(c)}")
+        if "text" in aspects:
+            out.append(self._text(c))
+        if "stage" in aspects:
+            old, new = self._pair(c, "stage")
+            out.append(f"stage {_show(old)} {_ARROW} {_show(new)}")
+        if "orgs" in aspects:
+            out.append(self._orgs(c, moved))
+        if "lane" in aspects:
+            old, new = self._pair(c, "lane")
+            if old is None and new is None and c.from_ and c.to:
+                old, new = c.from_.lane, c.to.lane
+            out.append(f"lane {_show(old)} {_ARROW} {_show(new)}")
+        if "tags" in aspects:
+            old, new = self._pair(c, "tags")
+            out.append(f"tags {_show(old)} {_ARROW} {_show(new)}")
+        if "struck" in aspects:
+            _, new = self._pair(c, "struck")
+            out.append("struck through" if new or new is None else "no longer struck through")
+        if "span" in aspects:
+            out.append(self._span(c))
+        return out
+
+    # the sentences ------------------------------------------------------------
+
+    def sentences(self, c: Change) -> list[str]:
+        cat = c.category
+        if cat == "Replaced":
+            return [self._deleted(c), self._added(c, "to")]
+        if cat == "Added":
+            return [self._added(c, "in")]
+        if cat == "Deleted":
+            return [self._deleted(c)]
+        aspects = _aspects(c)
+        if cat in ("Deferred", "Moved Up") or ({"deferred", "moved_up"} & aspects):
+            head = f"Moved {self._old_name(c)}"
+            src, dst = self._from(c), self._to(c)
+            if src is not None and dst is not None:
+                head += f" from {src} to {dst}"
+            elif dst is not None:
+                head += f" to {dst}"
+            skip = {"deferred", "moved_up", "span"}
+            return [_sentence(head, self._details(c, skip, moved=True), ", ")]
+        if cat == "Renamed":
+            head = f"Renamed {self._old_name(c)} to {self._new_name(c)}"
+            here = self._here(c)
+            if here is not None:
+                head += f" ({here})"
+            return [_sentence(head, self._details(c, {"renamed"}, moved=False), ", ")]
+        head = f"Changed {self._old_name(c)}"
+        here = self._here(c)
+        if here is not None:
+            head += f" ({here})"
+        details = self._details(c, set(), moved=False)
+        if not details:
+            return [head + "."]
+        return [head + ": " + "; ".join(details) + "."]
+
+    def _deleted(self, c: Change) -> str:
+        src = self._from(c)
+        return f"Deleted {self._old_name(c)}" + (f" from {src}." if src is not None else ".")
+
+    def _added(self, c: Change, prep: str) -> str:
+        dst = self._to(c)
+        return f"Added {self._new_name(c)}" + (f" {prep} {dst}." if dst is not None else ".")
+
+
+def _sentence(head: str, details: list[str], sep: str) -> str:
+    return sep.join([head, *details]) + "."
+
+
+def sentences(change: Change, cs: ChangeSet, options: RenderOptions | None = None) -> list[str]:
+    """The sentence(s) the page would write for one change (two for a replacement)."""
+    return [_one_line(s) for s in _Sentencer(cs, options or RenderOptions()).sentences(change)]
+
+
+def _one_line(s: str) -> str:
+    """Collapse whitespace: a title with a newline must not break the list layout."""
+    return " ".join(s.split())
+
+
+# --------------------------------------------------------------------------- grouping
+
+
+@dataclass(frozen=True)
+class Group:
+    """One category of one dated entry, in the order the page lists them."""
+
+    category: str
+    sentences: list[str]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One dated entry of the Change History."""
+
+    date: str
+    groups: list[Group]
+
+
+def _category_rank(category: str) -> int:
+    try:
+        return CATEGORIES.index(category)
+    except ValueError:
+        return len(CATEGORIES)
+
+
+def changeset_sentences(cs: ChangeSet, options: RenderOptions) -> list[tuple[Change, list[str]]]:
+    """Every change of ``cs`` with its sentences, sharing one naming context."""
+    s = _Sentencer(cs, options)
+    return [(c, [_one_line(x) for x in s.sentences(c)]) for c in cs.changes]
+
+
+def build_entry(cs: ChangeSet, options: RenderOptions) -> Entry | None:
+    """Group a changeset's sentences by category (CATEGORIES order); None when it is empty."""
+    if not cs.changes:
+        return None
+    by_cat: dict[str, list[str]] = {}
+    for change, lines in changeset_sentences(cs, options):
+        by_cat.setdefault(change.category, []).extend(lines)
+    # sorted() is stable: unknown categories keep their first-seen order after the known ones.
+    order = sorted(by_cat, key=_category_rank)
+    return Entry(cs.date or "undated", [Group(cat, by_cat[cat]) for cat in order])
+
+
+def newest_first(changesets: Sequence[ChangeSet]) -> list[ChangeSet]:
+    """Order changesets newest first: by date, then version; ties keep reversed input order."""
+    indexed = list(enumerate(changesets))
+    indexed.sort(
+        key=lambda ic: (
+            ic[1].date,
+            ic[1].new.version if ic[1].new.version is not None else -1,
+            ic[0],
+        ),
+        reverse=True,
+    )
+    return [cs for _, cs in indexed]
+
+
+# --------------------------------------------------------------------------- templates
+
+
+@functools.lru_cache(maxsize=16)
+def _environment(template_dir: Path | None) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    if template_dir is not None:
+        if not template_dir.is_dir():
+            # A typo would otherwise fall back to the package templates without a word.
+            raise WikisyncError(f"template_dir {str(template_dir)!r} is not a directory")
+        loaders.append(jinja2.FileSystemLoader(str(template_dir)))
+    loaders.append(jinja2.FileSystemLoader(str(_TEMPLATES_DIR)))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=_autoescape,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["md"] = escape_markdown
+    return env
+
+
+def _autoescape(name: str | None) -> bool:
+    return name is not None and name.startswith("confluence")
+
+
+def render_entries(entries: list[Entry], fmt: str, options: RenderOptions) -> str:
+    """Lay out grouped entries with the ``<fmt>.j2`` template (the team's own first)."""
+    if fmt not in TEMPLATE_FORMATS:
+        raise ValueError(f"unknown template format {fmt!r}")
+    if fmt == "confluence":
+        entries = [
+            Entry(
+                xml_safe(e.date),
+                [Group(xml_safe(g.category), [xml_safe(s) for s in g.sentences]) for g in e.groups],
+            )
+            for e in entries
+        ]
+    name = f"{fmt}.j2"
+    env = _environment(options.template_dir)
+    try:
+        return env.get_template(name).render(entries=entries)
+    except jinja2.TemplateSyntaxError as err:
+        raise WikisyncError(
+            f"template {err.filename or name}, line {err.lineno}: {err.message}"
+        ) from err
+    except jinja2.TemplateError as err:
+        raise WikisyncError(f"template {name}: {err}") from err
