@@ -1,0 +1,358 @@
+"""Configuration: where the store is and how to reach and read each page.
+
+Looked up in order: ``--config PATH``, ``$WIKISYNC_CONFIG``, ``./config.toml`` if it exists,
+else built-in defaults. Every key is checked: a typo or a wrong value is one ConfigError naming
+the key (``page[0].api: expected one of auto, v2, v1, got 'v3'``). Secrets never go in the
+file; a page names the environment variables that hold them (``user_env``, ``token_env``).
+Relative paths (``store.path``, ``page.render.template_dir``) are relative to the config file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from wikisync.errors import ConfigError
+from wikisync.model import ParseOptions
+
+ENV_VAR = "WIKISYNC_CONFIG"
+DEFAULT_FILE = "config.toml"
+DEFAULT_STORE = "snapshots"
+
+API_CHOICES = ("auto", "v2", "v1")
+AUTH_CHOICES = ("none", "basic", "bearer", "netrc")
+ORIENTATION_CHOICES = ("auto", "rows", "columns")
+
+#: Key names that can only mean a secret was pasted into the file.
+SECRET_KEYS = frozenset(
+    {"token", "password", "passwd", "secret", "api_token", "api_key", "apikey", "pat"}
+)
+_SECRET_MESSAGE = "secrets never go in the config file; name an environment variable in token_env"
+
+_NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+_TOP_KEYS = ("store", "page")
+_STORE_KEYS = ("path",)
+_PAGE_KEYS = (
+    "name",
+    "base_url",
+    "page_id",
+    "space",
+    "title",
+    "api",
+    "auth",
+    "user_env",
+    "token_env",
+    "timeout",
+    "retries",
+    "parse",
+    "render",
+)
+_PARSE_KEYS = (
+    "table_heading",
+    "table_index",
+    "table_header",
+    "orientation",
+    "period_aliases",
+    "backlog_words",
+    "history_heading",
+    "legend_heading",
+)
+_RENDER_KEYS = ("period_names", "template_dir")
+
+
+@dataclass(frozen=True)
+class PageConfig:
+    """One page: where it lives, how to authenticate, how to read and render it."""
+
+    name: str
+    base_url: str | None = None  # "https://openedx.atlassian.net/wiki", no trailing slash
+    page_id: str | None = None
+    space: str | None = None
+    title: str | None = None
+    api: str = "auto"  # auto | v2 | v1
+    auth: str = "none"  # none | basic | bearer | netrc
+    user_env: str = "CONFLUENCE_USER"  # names of environment variables, never the secrets
+    token_env: str = "CONFLUENCE_TOKEN"
+    timeout: float = 30.0  # seconds per HTTP request
+    retries: int = 4  # retries on 429/503 (Atlassian suggests at most 4)
+    parse: ParseOptions = field(default_factory=ParseOptions)
+    period_names: dict[str, str] = field(default_factory=dict)  # period label/short -> name
+    template_dir: Path | None = None
+    history_heading: str = "Change History"  # where the page keeps its Change History
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration; ``path`` is the file it came from (None for defaults)."""
+
+    store_path: Path
+    pages: dict[str, PageConfig] = field(default_factory=dict)
+    path: Path | None = None
+
+    def page(self, name: str) -> PageConfig:
+        """The configured page, or an error listing the pages that are configured."""
+        try:
+            return self.pages[name]
+        except KeyError:
+            known = ", ".join(self.pages) or "none"
+            where = f" in {self.path}" if self.path else ""
+            raise ConfigError(f"unknown page {name!r}{where} (configured pages: {known})") from None
+
+    def page_or_default(self, name: str) -> PageConfig:
+        """Pages not in the config still work for store operations, with default options."""
+        return self.pages.get(name) or PageConfig(name=name)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def find_config_file(
+    explicit: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Path | None:
+    """Which file to read: explicit, then $WIKISYNC_CONFIG, then ./config.toml, else None."""
+    env = os.environ if environ is None else environ
+    if explicit is not None and str(explicit) != "":
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path} (from --config)")
+        return path
+    from_env = env.get(ENV_VAR)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path} (from ${ENV_VAR})")
+        return path
+    local = (cwd or Path.cwd()) / DEFAULT_FILE
+    return local if local.is_file() else None
+
+
+def load_config(
+    explicit: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Config:
+    """Find and read the configuration (see the module docstring for the lookup order)."""
+    path = find_config_file(explicit, environ=environ, cwd=cwd)
+    if path is None:
+        return Config(store_path=(cwd or Path.cwd()) / DEFAULT_STORE, pages={}, path=None)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    return loads_config(text, path=path)
+
+
+def loads_config(text: str, *, path: Path | None = None) -> Config:
+    """Parse and validate TOML text; ``path`` anchors relative paths and names the file."""
+    where = str(path) if path else "<config>"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        if m:
+            msg = msg[: m.start()].strip()
+            raise ConfigError(
+                f"{where}:{m.group(1)}: invalid TOML: {msg} (line {m.group(1)}, "
+                f"column {m.group(2)})"
+            ) from None
+        raise ConfigError(f"{where}: invalid TOML: {msg}") from None
+    base_dir = path.resolve().parent if path else Path.cwd()
+    return config_from_dict(data, base_dir=base_dir, path=path)
+
+
+def config_from_dict(data: dict[str, Any], *, base_dir: Path, path: Path | None = None) -> Config:
+    """Validate an already-parsed TOML document."""
+    _check_keys(data, _TOP_KEYS, "")
+    store = _table(data, "store", "store")
+    _check_keys(store, _STORE_KEYS, "store")
+    store_rel = _opt_str(store, "path", "store") or DEFAULT_STORE
+    store_path = _relative_to(base_dir, store_rel)
+
+    raw_pages = data.get("page", [])
+    if isinstance(raw_pages, dict):
+        raw_pages = [raw_pages]
+    if not isinstance(raw_pages, list):
+        raise ConfigError("page: expected a list of [[page]] tables")
+    pages: dict[str, PageConfig] = {}
+    for i, raw in enumerate(raw_pages):
+        key = f"page[{i}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{key}: expected a table")
+        page = _page(raw, key, base_dir)
+        if page.name in pages:
+            raise ConfigError(f"{key}.name: duplicate page name {page.name!r}")
+        pages[page.name] = page
+    return Config(store_path=store_path, pages=pages, path=path)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _relative_to(base_dir: Path, value: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else base_dir / p
+
+
+def _check_keys(d: dict[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+    for k in d:
+        key = f"{prefix}.{k}" if prefix else k
+        if k.lower() in SECRET_KEYS:
+            raise ConfigError(f"{key}: {_SECRET_MESSAGE}")
+        if k not in allowed:
+            raise ConfigError(f"{key}: unknown key (expected one of {', '.join(allowed)})")
+
+
+def _table(d: dict[str, Any], k: str, key: str) -> dict[str, Any]:
+    value = d.get(k, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected a table, got {_show(value)}")
+    return value
+
+
+def _show(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def _opt_str(d: dict[str, Any], k: str, prefix: str) -> str | None:
+    value = d.get(k)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{prefix}.{k}: expected a string, got {_show(value)}")
+    if not value.strip():
+        raise ConfigError(f"{prefix}.{k}: must not be empty")
+    return value
+
+
+def _choice(d: dict[str, Any], k: str, prefix: str, choices: tuple[str, ...]) -> str:
+    value = d.get(k, choices[0])
+    if value not in choices:
+        raise ConfigError(f"{prefix}.{k}: expected one of {', '.join(choices)}, got {value!r}")
+    return str(value)
+
+
+def _env_name(d: dict[str, Any], k: str, prefix: str, default: str) -> str:
+    value = _opt_str(d, k, prefix)
+    if value is None:
+        return default
+    if not _ENV_NAME_RE.fullmatch(value):
+        raise ConfigError(
+            f"{prefix}.{k}: expected the name of an environment variable (like "
+            f"{default}), got something else; {_SECRET_MESSAGE}"
+        )
+    return value
+
+
+def _str_map(d: dict[str, Any], k: str, prefix: str) -> dict[str, str]:
+    value = d.get(k, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{prefix}.{k}: expected a table of strings, got {_show(value)}")
+    for name, v in value.items():
+        if not isinstance(v, str):
+            raise ConfigError(f"{prefix}.{k}.{name}: expected a string, got {_show(v)}")
+    return dict(value)
+
+
+def _page(raw: dict[str, Any], key: str, base_dir: Path) -> PageConfig:
+    _check_keys(raw, _PAGE_KEYS, key)
+    name = raw.get("name")
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        raise ConfigError(
+            f"{key}.name: expected a page name of letters, digits, '.', '_' and '-', got {name!r}"
+        )
+
+    base_url = _opt_str(raw, "base_url", key)
+    if base_url is not None:
+        if not re.match(r"https?://[^/\s]+", base_url):
+            raise ConfigError(f"{key}.base_url: expected an http(s):// URL, got {base_url!r}")
+        base_url = base_url.rstrip("/")
+
+    page_id_raw = raw.get("page_id")
+    if page_id_raw is None:
+        page_id = None
+    elif isinstance(page_id_raw, int) and not isinstance(page_id_raw, bool):
+        page_id = str(page_id_raw)
+    elif isinstance(page_id_raw, str) and page_id_raw.strip().isdigit():
+        page_id = page_id_raw.strip()
+    else:
+        raise ConfigError(f"{key}.page_id: expected a numeric page id, got {page_id_raw!r}")
+    space = _opt_str(raw, "space", key)
+    title = _opt_str(raw, "title", key)
+    if page_id is not None and (space is not None or title is not None):
+        raise ConfigError(f"{key}.page_id: give page_id, or space and title, not both")
+    if (space is None) != (title is None):
+        missing = "title" if title is None else "space"
+        raise ConfigError(f"{key}.{missing}: space and title go together")
+    if base_url is not None and page_id is None and space is None:
+        raise ConfigError(f"{key}.page_id: base_url is set, so give page_id or space and title")
+
+    timeout = raw.get("timeout", 30.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConfigError(f"{key}.timeout: expected a positive number of seconds, got {timeout!r}")
+    retries = raw.get("retries", 4)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
+        raise ConfigError(f"{key}.retries: expected a whole number from 0 to 10, got {retries!r}")
+
+    parse_raw = _table(raw, "parse", f"{key}.parse")
+    parse = _parse_options(parse_raw, f"{key}.parse")
+    render_raw = _table(raw, "render", f"{key}.render")
+    _check_keys(render_raw, _RENDER_KEYS, f"{key}.render")
+    period_names = _str_map(render_raw, "period_names", f"{key}.render")
+    template_rel = _opt_str(render_raw, "template_dir", f"{key}.render")
+    template_dir = _relative_to(base_dir, template_rel) if template_rel else None
+
+    return PageConfig(
+        name=name,
+        base_url=base_url,
+        page_id=page_id,
+        space=space,
+        title=title,
+        api=_choice(raw, "api", key, API_CHOICES),
+        auth=_choice(raw, "auth", key, AUTH_CHOICES),
+        user_env=_env_name(raw, "user_env", key, "CONFLUENCE_USER"),
+        token_env=_env_name(raw, "token_env", key, "CONFLUENCE_TOKEN"),
+        timeout=float(timeout),
+        retries=retries,
+        parse=parse,
+        period_names=period_names,
+        template_dir=template_dir,
+        history_heading=parse.history_heading,
+    )
+
+
+def _parse_options(d: dict[str, Any], prefix: str) -> ParseOptions:
+    _check_keys(d, _PARSE_KEYS, prefix)
+    defaults = ParseOptions()
+    table_index = d.get("table_index")
+    if table_index is not None and (
+        isinstance(table_index, bool) or not isinstance(table_index, int) or table_index < 0
+    ):
+        raise ConfigError(f"{prefix}.table_index: expected a whole number ≥ 0, got {table_index!r}")
+    backlog = d.get("backlog_words", list(defaults.backlog_words))
+    if not isinstance(backlog, list) or not all(isinstance(w, str) and w for w in backlog):
+        raise ConfigError(f"{prefix}.backlog_words: expected a list of words, got {backlog!r}")
+    orientation = _choice(d, "orientation", prefix, ORIENTATION_CHOICES)
+    return ParseOptions(
+        table_heading=_opt_str(d, "table_heading", prefix),
+        table_index=table_index,
+        table_header=_opt_str(d, "table_header", prefix),
+        orientation=cast(Literal["auto", "rows", "columns"], orientation),
+        period_aliases=_str_map(d, "period_aliases", prefix),
+        backlog_words=tuple(w.lower() for w in backlog),
+        history_heading=_opt_str(d, "history_heading", prefix) or defaults.history_heading,
+        legend_heading=_opt_str(d, "legend_heading", prefix) or defaults.legend_heading,
+    )

@@ -1,0 +1,526 @@
+"""Snapshots on disk: every version of a page we have seen, raw bodies first.
+
+The raw bodies are the source of truth; ``roadmap.json`` is a derived cache that ``reparse``
+can rebuild at any time with a newer parser. Layout::
+
+    <root>/
+      .wikisync.lock                    exclusive flock held by lock() (one writer at a time)
+      NAME/                             NAME = page name: [A-Za-z0-9._-]+, not starting with "."
+        <id>/                           id = "<YYYYmmddTHHMMSSZ>-v<version|0>-<hash12>"
+          meta.json                     {"schema": "wikisync.snapshot/1", "hash", "page",
+                                         "formats", "stored_at", "parser", "source": SourceMeta}
+          body.storage.xml              raw bodies exactly as received (utf-8), one per format:
+          body.view.html                  storage / view / html
+          body.html
+          roadmap.json                  Roadmap.to_json(), sort_keys, indent=2
+        .tmp-<random>/                  a put in progress (or killed): never listed, cleaned
+                                        by the next put
+        CHANGELOG.md                    Change History entries, newest on top
+
+``hash`` is sha256 over ``fmt + "\\0" + body + "\\0"`` for the bodies sorted by format, so the
+same bodies always give the same snapshot and storing them twice is a no-op. A snapshot's
+``when`` is the version date the source reported (normalised to UTC), else the time it was
+stored. Snapshots are written into a temporary directory and renamed into place, so a crash
+never leaves a half-written snapshot that looks real; an existing snapshot is never
+overwritten. Concurrent writers must hold ``lock()``.
+
+References (``resolve``): ``NAME`` / ``NAME@latest``, ``NAME@latest~N``, ``NAME@vN``,
+``NAME@<id>`` or a unique hash prefix of at least 6 hex digits, ``NAME@YYYY-MM-DD`` or a full
+ISO datetime (the version in force at the end of that day / at that instant).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from wikisync import __version__
+from wikisync.errors import StoreError
+from wikisync.model import Document, Roadmap, SourceMeta
+
+SCHEMA_SNAPSHOT = "wikisync.snapshot/1"
+LOCK_NAME = ".wikisync.lock"
+CHANGELOG_NAME = "CHANGELOG.md"
+TMP_PREFIX = ".tmp-"
+
+#: Body file name per format; the only formats a Document may carry.
+BODY_FILES: dict[str, str] = {
+    "storage": "body.storage.xml",
+    "view": "body.view.html",
+    "html": "body.html",
+}
+
+_NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+_ID_RE = re.compile(r"\d{8}T\d{6}Z-v\d+-[0-9a-f]{12}")
+_LATEST_RE = re.compile(r"latest(?:~(\d+))?")
+_VERSION_RE = re.compile(r"v(\d+)")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_HEX_RE = re.compile(r"[0-9a-fA-F]{6,64}")
+
+_REF_FORMS = "NAME, NAME@latest, NAME@latest~N, NAME@vN, NAME@<id or hash>, NAME@YYYY-MM-DD"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One stored version of a page, as described by its meta.json."""
+
+    page: str
+    id: str
+    path: Path
+    hash: str
+    version: int | None
+    when: str  # UTC ISO-8601 with Z: the version date, else when it was stored
+    author: str | None
+    url: str | None
+    stored_at: str
+    formats: tuple[str, ...]
+    meta: SourceMeta
+
+
+def validate_page_name(page: str) -> str:
+    """Refuse names that could escape the store (``..``, ``/``, hidden files)."""
+    if not isinstance(page, str) or not _NAME_RE.fullmatch(page):
+        raise StoreError(
+            f"invalid page name {page!r}: use letters, digits, '.', '_' and '-' "
+            "(not starting with '.')"
+        )
+    return page
+
+
+def content_hash(bodies: dict[str, str]) -> str:
+    """The identity of a version: its raw bodies, independent of dict order."""
+    h = hashlib.sha256()
+    for fmt in sorted(bodies):
+        h.update(f"{fmt}\0{bodies[fmt]}\0".encode())
+    return h.hexdigest()
+
+
+def _utc_iso(dt: datetime) -> str:
+    dt = dt.astimezone(UTC)
+    if dt.microsecond == 0:
+        spec = "seconds"
+    elif dt.microsecond % 1000 == 0:
+        spec = "milliseconds"
+    else:
+        spec = "microseconds"
+    return dt.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+
+
+def _parse_when(text: str) -> datetime:
+    """Parse an ISO-8601 datetime; a naive one is taken as UTC (what Confluence means)."""
+    dt = datetime.fromisoformat(text.strip())
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write a whole file atomically: a reader sees the old or the new content, never half."""
+    tmp = path.with_name(f"{TMP_PREFIX}{secrets.token_hex(6)}-{path.name}")
+    try:
+        _write_file(tmp, data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+
+
+def _roadmap_bytes(roadmap: Roadmap) -> bytes:
+    text = json.dumps(roadmap.to_json(), sort_keys=True, indent=2, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
+def _os_message(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "the store is read-only (permission denied)"
+    return exc.strerror or str(exc)
+
+
+class Store:
+    """A directory of page snapshots; see the module docstring for the layout."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    # ------------------------------------------------------------------ listing
+
+    def pages(self) -> list[str]:
+        """Names of the pages that have a directory in the store, sorted."""
+        try:
+            entries = list(os.scandir(self.root))
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StoreError(f"cannot read store {self.root}: {_os_message(exc)}") from exc
+        return sorted(e.name for e in entries if e.is_dir() and _NAME_RE.fullmatch(e.name))
+
+    def _page_dir(self, page: str) -> Path:
+        return self.root / validate_page_name(page)
+
+    def snapshots(self, page: str) -> list[Snapshot]:
+        """All snapshots of ``page``, oldest first; [] for a page the store does not know."""
+        pdir = self._page_dir(page)
+        try:
+            entries = list(os.scandir(pdir))
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StoreError(f"cannot read {pdir}: {_os_message(exc)}") from exc
+        snaps = [
+            self._load_snapshot(page, Path(e.path))
+            for e in entries
+            if e.is_dir() and not e.name.startswith(".")
+        ]
+        snaps.sort(key=lambda s: (_parse_when(s.when), s.version or 0, s.id))
+        return snaps
+
+    def _load_snapshot(self, page: str, path: Path) -> Snapshot:
+        meta_path = path / "meta.json"
+        try:
+            raw = meta_path.read_bytes()
+        except FileNotFoundError:
+            raise StoreError(f"corrupt snapshot {path}: meta.json is missing") from None
+        except OSError as exc:
+            raise StoreError(f"cannot read {meta_path}: {_os_message(exc)}") from exc
+        try:
+            d = json.loads(raw.decode("utf-8"))
+            if not isinstance(d, dict):
+                raise ValueError("not a JSON object")
+            if d.get("schema") != SCHEMA_SNAPSHOT:
+                raise ValueError(f"schema is {d.get('schema')!r}, expected {SCHEMA_SNAPSHOT!r}")
+            digest = d["hash"]
+            if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+                raise ValueError("bad hash")
+            formats = d["formats"]
+            if (
+                not isinstance(formats, list)
+                or not formats
+                or any(f not in BODY_FILES for f in formats)
+            ):
+                raise ValueError(f"bad formats {formats!r}")
+            source = d.get("source") or {}
+            if not isinstance(source, dict):
+                raise ValueError("source is not an object")
+            meta = SourceMeta.from_json(source)
+            stored_at = d["stored_at"]
+            if not isinstance(stored_at, str):
+                raise ValueError("bad stored_at")
+            when = _utc_iso(_parse_when(meta.when or stored_at))
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise StoreError(f"corrupt snapshot metadata {meta_path}: {exc}") from None
+        return Snapshot(
+            page=page,
+            id=path.name,
+            path=path,
+            hash=digest,
+            version=meta.version,
+            when=when,
+            author=meta.author,
+            url=meta.url,
+            stored_at=stored_at,
+            formats=tuple(sorted(formats)),
+            meta=meta,
+        )
+
+    # ------------------------------------------------------------------ writing
+
+    def put(self, page: str, doc: Document, roadmap: Roadmap) -> tuple[Snapshot, bool]:
+        """Store a version; returns (snapshot, created). Identical bodies are a no-op."""
+        pdir = self._page_dir(page)
+        if not doc.bodies:
+            raise StoreError(f"cannot store a document without a body for page {page!r}")
+        unknown = sorted(set(doc.bodies) - set(BODY_FILES))
+        if unknown:
+            raise StoreError(f"cannot store unknown body format(s) {', '.join(unknown)}")
+        digest = content_hash(doc.bodies)
+        for snap in self.snapshots(page):
+            if snap.hash == digest:
+                return snap, False
+
+        now = _now()
+        if doc.meta.when:
+            try:
+                when_dt = _parse_when(doc.meta.when)
+            except ValueError:
+                raise StoreError(
+                    f"cannot store page {page!r}: bad version date {doc.meta.when!r}"
+                ) from None
+        else:
+            when_dt = now
+        snap_id = f"{when_dt:%Y%m%dT%H%M%SZ}-v{doc.meta.version or 0}-{digest[:12]}"
+        final = pdir / snap_id
+        meta: dict[str, Any] = {
+            "schema": SCHEMA_SNAPSHOT,
+            "hash": digest,
+            "page": page,
+            "formats": sorted(doc.bodies),
+            "stored_at": _utc_iso(now),
+            "parser": __version__,
+            "source": doc.meta.to_json(),
+        }
+
+        tmp: Path | None = None
+        try:
+            pdir.mkdir(parents=True, exist_ok=True)
+            self._clean_tmp(pdir)
+            tmp = pdir / f"{TMP_PREFIX}{secrets.token_hex(8)}"
+            tmp.mkdir()
+            for fmt in sorted(doc.bodies):
+                _write_file(tmp / BODY_FILES[fmt], doc.bodies[fmt].encode("utf-8"))
+            _write_file(tmp / "roadmap.json", _roadmap_bytes(roadmap))
+            meta_bytes = json.dumps(meta, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+            _write_file(tmp / "meta.json", meta_bytes.encode("utf-8"))
+            _fsync_dir(tmp)
+            if final.exists():
+                raise StoreError(f"snapshot {final} already exists; refusing to overwrite it")
+            os.rename(tmp, final)
+            tmp = None
+            _fsync_dir(pdir)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot write snapshot of {page!r} to {pdir}: {_os_message(exc)}"
+            ) from exc
+        finally:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+        return self._load_snapshot(page, final), True
+
+    @staticmethod
+    def _clean_tmp(pdir: Path) -> None:
+        """Remove what a killed put left behind (callers serialise writers with lock())."""
+        for entry in os.scandir(pdir):
+            if entry.name.startswith(TMP_PREFIX):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+
+    # ------------------------------------------------------------------ resolving
+
+    def resolve(self, ref: str) -> Snapshot:
+        """Turn a reference (see module docstring) into one snapshot, or say why not."""
+        name, sep, spec = ref.partition("@")
+        if not _NAME_RE.fullmatch(name) or (sep and not spec.strip()):
+            raise StoreError(f"malformed snapshot reference {ref!r} (expected {_REF_FORMS})")
+        spec = spec.strip() if sep else "latest"
+        snaps = self.snapshots(name)
+        if not snaps:
+            if not self._page_dir(name).is_dir():
+                known = ", ".join(self.pages()) or "none"
+                raise StoreError(
+                    f"unknown page {name!r} in store {self.root} (known pages: {known})"
+                )
+            raise StoreError(f"page {name!r} has no snapshots in store {self.root}")
+
+        m = _LATEST_RE.fullmatch(spec)
+        if m:
+            back = int(m.group(1) or 0)
+            if back >= len(snaps):
+                raise StoreError(
+                    f"no such version {ref!r}: {name!r} has only {len(snaps)} snapshot(s)"
+                )
+            return snaps[-1 - back]
+
+        m = _VERSION_RE.fullmatch(spec)
+        if m:
+            number = int(m.group(1))
+            hits = [s for s in snaps if s.version == number]
+            if not hits:
+                have = sorted({s.version for s in snaps if s.version is not None})
+                listed = ", ".join(f"v{v}" for v in have) or "no numbered versions"
+                raise StoreError(f"no such version {ref!r} (stored: {listed})")
+            return hits[-1]
+
+        for s in snaps:
+            if s.id == spec:
+                return s
+        if _ID_RE.fullmatch(spec):
+            raise StoreError(f"no such version {ref!r}: no snapshot with that id")
+
+        if _DATE_RE.match(spec):
+            return self._resolve_when(ref, spec, snaps)
+
+        if _HEX_RE.fullmatch(spec):
+            prefix = spec.lower()
+            hits = [s for s in snaps if s.hash.startswith(prefix)]
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                ids = ", ".join(s.id for s in hits)
+                raise StoreError(f"ambiguous snapshot reference {ref!r}: matches {ids}")
+            raise StoreError(f"no such version {ref!r}: no snapshot id or hash matches")
+
+        raise StoreError(f"malformed snapshot reference {ref!r} (expected {_REF_FORMS})")
+
+    def _resolve_when(self, ref: str, spec: str, snaps: list[Snapshot]) -> Snapshot:
+        try:
+            if _DATE_RE.fullmatch(spec):
+                day = datetime.strptime(spec, "%Y-%m-%d").replace(tzinfo=UTC)
+                limit = day + timedelta(days=1) - timedelta(microseconds=1)
+            else:
+                limit = _parse_when(spec)
+        except ValueError:
+            raise StoreError(
+                f"malformed snapshot reference {ref!r}: {spec!r} is not a valid date"
+            ) from None
+        found: Snapshot | None = None
+        for s in snaps:
+            if _parse_when(s.when) <= limit:
+                found = s
+        if found is None:
+            raise StoreError(
+                f"no version of {snaps[0].page!r} at {spec}: the first snapshot is from "
+                f"{snaps[0].when}"
+            )
+        return found
+
+    # ------------------------------------------------------------------ reading
+
+    def document(self, snap: Snapshot) -> Document:
+        """The raw bodies of a snapshot, with the metadata the source gave."""
+        bodies: dict[str, str] = {}
+        for fmt in snap.formats:
+            path = snap.path / BODY_FILES[fmt]
+            try:
+                bodies[fmt] = path.read_bytes().decode("utf-8")
+            except FileNotFoundError:
+                raise StoreError(f"corrupt snapshot {snap.path}: {path.name} is missing") from None
+            except UnicodeDecodeError as exc:
+                raise StoreError(f"corrupt snapshot body {path}: {exc}") from None
+            except OSError as exc:
+                raise StoreError(f"cannot read {path}: {_os_message(exc)}") from exc
+        return Document(bodies=bodies, meta=snap.meta)
+
+    def roadmap(self, snap: Snapshot) -> Roadmap:
+        """The roadmap derived when the snapshot was stored (or last reparsed)."""
+        path = snap.path / "roadmap.json"
+        try:
+            d = json.loads(path.read_bytes().decode("utf-8"))
+            if not isinstance(d, dict):
+                raise ValueError("not a JSON object")
+            return Roadmap.from_json(d)
+        except FileNotFoundError:
+            raise StoreError(f"corrupt snapshot {snap.path}: roadmap.json is missing") from None
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+            raise StoreError(
+                f"corrupt roadmap {path}: {exc} (run reparse to rebuild it from the raw body)"
+            ) from None
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {_os_message(exc)}") from exc
+
+    def reparse(self, page: str, parse: Callable[[Document], Roadmap]) -> int:
+        """Re-derive every roadmap.json of a page from its raw bodies; returns how many changed."""
+        changed = 0
+        for snap in self.snapshots(page):
+            data = _roadmap_bytes(parse(self.document(snap)))
+            path = snap.path / "roadmap.json"
+            try:
+                old = path.read_bytes()
+            except FileNotFoundError:
+                old = b""
+            except OSError as exc:
+                raise StoreError(f"cannot read {path}: {_os_message(exc)}") from exc
+            if old == data:
+                continue
+            try:
+                _replace_file(path, data)
+            except OSError as exc:
+                raise StoreError(f"cannot write {path}: {_os_message(exc)}") from exc
+            changed += 1
+        return changed
+
+    # ------------------------------------------------------------------ lock, changelog
+
+    @contextlib.contextmanager
+    def lock(self, wait: float = 0) -> Iterator[None]:
+        """Hold an exclusive lock on the store; waits up to ``wait`` seconds, then fails.
+
+        flock locks belong to the open file, so the kernel releases them when the process
+        dies; they are not re-entrant (a second lock() in the same process fails too).
+        """
+        path = self.root / LOCK_NAME
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot open lock file {path}: {_os_message(exc)}") from exc
+        try:
+            deadline = time.monotonic() + max(wait, 0)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StoreError(f"another wikisync run holds the lock on {path}") from None
+                    time.sleep(min(0.05, max(deadline - time.monotonic(), 0.001)))
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def append_changelog(self, page: str, text: str) -> None:
+        """Add a Change History entry at the top of the page's CHANGELOG.md."""
+        entry = text.strip()
+        if not entry:
+            return
+        pdir = self._page_dir(page)
+        path = pdir / CHANGELOG_NAME
+        title = f"# Change History — {page}"
+        try:
+            old = path.read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            old = ""
+        except UnicodeDecodeError as exc:
+            raise StoreError(f"cannot read {path}: not UTF-8 ({exc})") from None
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {_os_message(exc)}") from exc
+        rest = old.lstrip("\ufeff")
+        if rest.startswith(title):
+            rest = rest[len(title) :]
+        rest = rest.strip()
+        parts = [title, entry] + ([rest] if rest else [])
+        try:
+            pdir.mkdir(parents=True, exist_ok=True)
+            _replace_file(path, ("\n\n".join(parts) + "\n").encode("utf-8"))
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {_os_message(exc)}") from exc
