@@ -75,12 +75,12 @@ def small_roadmap() -> Roadmap:
 
 
 EXPECTED_TABLE = """\
-period   lane                               title                                       stage  orgs
--------  ---------------------------------  ------------------------------------------  -----  -------------------------------
-Q2       Onboard / Understand the Platform  Toggle Docs (OEP-17)                        Adopt  5
-Q2–Q3    Local Development / Make change    MFE Open Deployment, with, commas (struck)  Pilot  EduNext, Overhang.io, OpenCraft
-Q3       Local Development / Make change    Pylint as effective feedback loop           Pilot  edX
-Backlog  Local Development / Make change    Remove Notifier
+period   lane                     title                                       stage  orgs
+-------  -----------------------  ------------------------------------------  -----  -------------------------------
+Q2       Understand the Platform  Toggle Docs (OEP-17)                        Adopt  5
+Q2–Q3    Make change              MFE Open Deployment, with, commas (struck)  Pilot  EduNext, Overhang.io, OpenCraft
+Q3       Make change              Pylint as effective feedback loop           Pilot  edX
+Backlog  Make change              Remove Notifier
 """  # noqa: E501
 
 
@@ -154,3 +154,13 @@ def test_deterministic() -> None:
 def test_unknown_format() -> None:
     with pytest.raises(WikisyncError, match="unknown format 'xml'"):
         render_roadmap(small_roadmap(), "xml")
+
+
+def test_table_names_lanes_by_full_path_when_tasks_repeat() -> None:
+    rm = small_roadmap()
+    twin = Lane(label="Other / Make change", path=("Other", "Make change"))
+    rm.lanes.append(twin)
+    rm.items.append(Item(id="t", title="Twin", period="FY21 Q2 (Oct-Dec)", lane=twin.label))
+    out = render_roadmap(rm)
+    assert "Other / Make change" in out and "Local Development / Make change" in out
+    assert "  Understand the Platform  " in out

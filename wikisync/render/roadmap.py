@@ -47,13 +47,24 @@ def _period_name(roadmap: Roadmap, item: Item) -> str:
     return name
 
 
+def _lane_names(roadmap: Roadmap) -> dict[str, str]:
+    """Each lane by its task (the last header) when that is unambiguous, else its full path."""
+    tasks = [lane.path[-1] if lane.path else lane.label for lane in roadmap.lanes]
+    return {
+        lane.label: task if tasks.count(task) == 1 else lane.label
+        for lane, task in zip(roadmap.lanes, tasks, strict=True)
+    }
+
+
 def render_table(roadmap: Roadmap) -> str:
     """An aligned plain-text table, one line per card; struck cards are marked."""
     rows: list[tuple[str, ...]] = [_TABLE_HEADER]
+    lanes = _lane_names(roadmap)
     for item in ordered_items(roadmap):
         title = item.title + (" (struck)" if item.struck else "")
         orgs = ", ".join(item.org_names or item.orgs)
-        rows.append((_period_name(roadmap, item), item.lane, title, item.stage or "", orgs))
+        lane = lanes.get(item.lane, item.lane)
+        rows.append((_period_name(roadmap, item), lane, title, item.stage or "", orgs))
     rows = [tuple(" ".join(c.split()) for c in row) for row in rows]
     widths = [max(len(row[k]) for row in rows) for k in range(len(_TABLE_HEADER))]
     lines = [
