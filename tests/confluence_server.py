@@ -97,6 +97,7 @@ class Seen:
     args: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    at: float = 0.0  # time.monotonic() when it arrived, to time a client's phases
 
     @property
     def authorization(self) -> str | None:
@@ -141,6 +142,8 @@ class FakeConfluence:
         self.next_in_body = True  # v2 listing: put the next link in _links.next
         self.next_in_header = True  # v2 listing: and in a Link header
         self.default_limit = 25
+        self.max_limit: int | None = None  # cap the page size a listing honours (forces paging)
+        self.files: dict[str, tuple[bytes, str]] = {}  # path -> (body, content type), any path
         self._lock = threading.RLock()
         httpserver.expect_request(re.compile(r"^/.*")).respond_with_handler(self._dispatch)
 
@@ -275,6 +278,29 @@ class FakeConfluence:
             Fault("redirect", times, _rx(path), status=status, location=to_origin.rstrip("/"))
         )
 
+    def add_file(self, path: str, body: str | bytes, content_type: str = "text/html") -> str:
+        """Serve a plain file (a rendered page, an export) at ``path``; returns its URL."""
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        with self._lock:
+            self.files[path] = (data, content_type)
+        return self.origin + path
+
+    def body_requests(self) -> list[Seen]:
+        """Requests that asked for a page body (v2 body-format, v1 expand=body.*)."""
+        return [
+            s
+            for s in self.requests
+            if "body-format" in s.args or "body." in s.args.get("expand", "")
+        ]
+
+    def config_toml(self, name: str, page_id: str, **extra: str | int) -> str:
+        """A wikisync ``[[page]]`` table pointing at this fake (strings quoted, ints bare)."""
+        lines = ["[[page]]", f'name = "{name}"', f'base_url = "{self.base_url}"']
+        lines.append(f'page_id = "{page_id}"')
+        for key, value in extra.items():
+            lines.append(f"{key} = {value}" if isinstance(value, int) else f'{key} = "{value}"')
+        return "\n".join(lines) + "\n"
+
     def hits(self, path_part: str = "", method: str | None = None) -> int:
         """How many requests had ``path_part`` in their path."""
         return sum(
@@ -294,6 +320,7 @@ class FakeConfluence:
                     {k: v for k, v in request.args.items()},
                     {k: v for k, v in request.headers.items()},
                     request.get_data(),
+                    time.monotonic(),
                 )
             )
             fault = next((f for f in self.faults if f.matches(request)), None)
@@ -338,6 +365,9 @@ class FakeConfluence:
 
     def _route(self, request: Request) -> Response:
         path = request.path
+        if path in self.files:
+            data, ctype = self.files[path]
+            return Response(data, 200, content_type=ctype)
         if not path.startswith(self.context + "/"):
             return Response(
                 "<html><head><title>Not Found</title></head></html>", 404, content_type="text/html"
@@ -450,6 +480,7 @@ class FakeConfluence:
         if page is None:
             return _v2_error(404, "NOT_FOUND", "Not Found")
         limit = max(1, min(250, _int(request.args.get("limit", str(self.default_limit)))))
+        limit = min(limit, self.max_limit or limit)
         sort = request.args.get("sort", "-modified-date")
         ordered = list(reversed(page.versions)) if sort.startswith("-") else list(page.versions)
         cursor = request.args.get("cursor")
@@ -575,6 +606,7 @@ class FakeConfluence:
             )
         start = max(0, _int(request.args.get("start", "0")))
         limit = max(1, min(200, _int(request.args.get("limit", str(self.default_limit)))))
+        limit = min(limit, self.max_limit or limit)
         ordered = list(reversed(page.versions))
         chunk = ordered[start : start + limit]
         links = self._v1_links(f"/rest/api/content/{page.id}/version?start={start}&limit={limit}")

@@ -306,9 +306,10 @@ def test_directory(tmp_path: Path) -> None:
         load_source(str(tmp_path))
 
 
-@pytest.mark.parametrize("arg", ["https://openedx.atlassian.net/wiki/x", "http://h/x", "live"])
-def test_remote_needs_fetch(arg: str) -> None:
-    with pytest.raises(SourceError, match="needs the fetch feature"):
+@pytest.mark.parametrize("arg", ["live", "openedx-roadmap@live"])
+def test_live_needs_a_configured_page(arg: str) -> None:
+    # URLs and configured live pages are tested against a local server in test_fetch_cli.py
+    with pytest.raises(SourceError, match="configured page"):
         load_source(arg)
 
 

@@ -16,14 +16,17 @@ from typing import Any, NoReturn
 import click
 
 from wikisync import __version__
-from wikisync.config import Config, load_config
+from wikisync.config import Config, PageConfig, load_config
 from wikisync.diff import diff_roadmaps
 from wikisync.errors import ParseError, WikisyncError
 from wikisync.model import ChangeSet, Document, Roadmap, VersionRef
 from wikisync.parse import parse_document
 from wikisync.render import RenderOptions, render_changes, render_history, render_roadmap
-from wikisync.sources import load_source
+from wikisync.sources import LiveReader, is_live, load_source
 from wikisync.store import Snapshot, Store
+
+# wikisync.sync (requests, the REST client) is imported inside the commands that talk to a
+# wiki, so offline commands (parse, diff of files, history) start without it.
 
 log = logging.getLogger("wikisync")
 
@@ -98,17 +101,46 @@ class App:
         cfg = self.config.page_or_default(page)
         return RenderOptions(period_names=dict(cfg.period_names), template_dir=cfg.template_dir)
 
+    def live(self, default: str | None) -> LiveReader:
+        """Reads ``live`` (the ``default`` page, else the only fetchable one) or ``NAME@live``."""
+
+        def read(name: str | None) -> Document:
+            from wikisync.sync import fetch_document
+
+            return fetch_document(self.live_page(name or default))
+
+        return read
+
+    def live_page(self, name: str | None) -> PageConfig:
+        """The fetchable page NAME, else the only configured page with a base_url."""
+        from wikisync.sync import live_page
+
+        return live_page(self.config, name)
+
     def snapshot_of(self, arg: str) -> Snapshot | None:
-        """The stored snapshot ARG names, or None when ARG is a file or stdin."""
-        if arg == "-" or Path(arg).exists():
+        """The stored snapshot ARG names, or None when ARG is a file, stdin, a URL or live."""
+        if arg == "-" or Path(arg).exists() or is_live(arg) or "://" in arg:
             return None
         name = arg.split("@", 1)[0]
         if "@" in arg or name in self.store.pages():
             return self.store.resolve(arg)
         return None
 
-    def side(self, arg: str, page: str | None) -> tuple[Roadmap, VersionRef, str | None]:
-        """One side of a diff: its roadmap, what it is, and the page it belongs to."""
+    def side(
+        self, arg: str, page: str | None, *, hint: str | None = None
+    ) -> tuple[Roadmap, VersionRef, str | None]:
+        """One side of a diff: its roadmap, what it is, and the page it belongs to.
+
+        ``hint`` is the page of the other side: ``live`` in ``diff NAME@latest live`` is NAME.
+        """
+        if is_live(arg) and not Path(arg).exists():
+            cfg = self.live_page(arg[: -len("@live")] if arg != "live" else page or hint)
+            doc = load_source(arg, store=self.store, live=self.live(cfg.name))
+            meta = doc.meta
+            ref = VersionRef(
+                ref=f"{cfg.name}@live", version=meta.version, when=meta.when, author=meta.author
+            )
+            return self.parse(doc, cfg.name, label=f"{cfg.name}@live"), ref, cfg.name
         snap = self.snapshot_of(arg)
         if snap is not None:
             ref = VersionRef(
@@ -119,7 +151,7 @@ class App:
                 hash=snap.hash,
             )
             return self.store.roadmap(snap), ref, snap.page
-        doc = load_source(arg, store=self.store, stdin=sys.stdin.buffer)
+        doc = load_source(arg, store=self.store, stdin=sys.stdin.buffer, live=self.live(page))
         meta = doc.meta
         ref = VersionRef(ref=arg, version=meta.version, when=meta.when, author=meta.author)
         return self.parse(doc, page, label=arg), ref, page
@@ -172,14 +204,15 @@ def cli(
 @click.option("--page", metavar="NAME", help="Use this configured page's parser options.")
 @click.pass_obj
 def parse_cmd(app: App, source: str, fmt: str, page: str | None) -> None:
-    """Print the roadmap of SOURCE: a file, - for stdin, or a snapshot reference (NAME@latest)."""
+    """Print the roadmap of SOURCE: a file, - for stdin, a URL, live / NAME@live, or a snapshot
+    reference (NAME@latest)."""
     roadmap, _ref, _page = app.side(source, page)
     click.echo(render_roadmap(roadmap, fmt), nl=False)
 
 
 @cli.command("diff")
-@click.argument("old")
-@click.argument("new")
+@click.argument("old", required=False)
+@click.argument("new", required=False)
 @click.option(
     "--format", "fmt", type=click.Choice(CHANGE_FORMATS), default="text", show_default=True
 )
@@ -190,11 +223,31 @@ def parse_cmd(app: App, source: str, fmt: str, page: str | None) -> None:
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there are changes (like git diff).")
 @click.pass_obj
 def diff_cmd(
-    app: App, old: str, new: str, fmt: str, date: str | None, page: str | None, exit_code: bool
+    app: App,
+    old: str | None,
+    new: str | None,
+    fmt: str,
+    date: str | None,
+    page: str | None,
+    exit_code: bool,
 ) -> None:
-    """Write the Change History entry for the edit from OLD to NEW."""
+    """Write the Change History entry for the edit from OLD to NEW.
+
+    With no arguments: the live page (--page NAME, or the only configured page with a base_url)
+    against its latest snapshot, i.e. what your edit changed. OLD and NEW may be files, -, URLs,
+    snapshot references (NAME@latest) or live / NAME@live.
+    """
+    if old is None:
+        name = app.live_page(page).name
+        old, new = f"{name}@latest", f"{name}@live"
+        if not app.store.snapshots(name):
+            raise WikisyncError(
+                f"no snapshots of page {name!r} in {app.store.root}: run wikisync sync first"
+            )
+    elif new is None:
+        raise click.UsageError("give both OLD and NEW, or neither (live page vs latest snapshot)")
     old_roadmap, old_ref, old_page = app.side(old, page)
-    new_roadmap, new_ref, new_page = app.side(new, page)
+    new_roadmap, new_ref, new_page = app.side(new, page, hint=old_page)
     changes = diff_roadmaps(old_roadmap, new_roadmap)
     cs = ChangeSet(
         old=old_ref,
@@ -227,7 +280,7 @@ def snapshot_cmd(
     message: str | None,
 ) -> None:
     """Store one version of a page under snapshots/NAME/ (an identical body is a no-op)."""
-    doc = load_source(source, store=app.store, stdin=sys.stdin.buffer)
+    doc = load_source(source, store=app.store, stdin=sys.stdin.buffer, live=app.live(page))
     meta = doc.meta
     if at is not None:
         meta = replace(meta, when=_iso_datetime(at))
@@ -337,6 +390,117 @@ def reparse_cmd(app: App, pages: tuple[str, ...]) -> None:
             count = app.store.reparse(name, _parse)
             total = len(app.store.snapshots(name))
             click.echo(f"{name}: {count} of {total} roadmaps changed")
+
+
+# --------------------------------------------------------------------------- live pages
+
+
+@cli.command("fetch")
+@click.option(
+    "--page", metavar="NAME", help="Configured page (default: the only one with base_url)."
+)
+@click.option("--version", "version", type=click.IntRange(min=1), help="An older version number.")
+@click.option(
+    "--format", "fmt", type=click.Choice(ROADMAP_FORMATS), default="table", show_default=True
+)
+@click.pass_obj
+def fetch_cmd(app: App, page: str | None, version: int | None, fmt: str) -> None:
+    """Print the parsed roadmap of the live page (current, or --version N)."""
+    from wikisync.sync import fetch_document
+
+    cfg = app.live_page(page)
+    doc = fetch_document(cfg, version=version)
+    label = f"{cfg.name}@v{version}" if version else f"{cfg.name}@live"
+    click.echo(render_roadmap(app.parse(doc, cfg.name, label=label), fmt), nl=False)
+
+
+@cli.command("sync")
+@click.option(
+    "--page", "pages", multiple=True, metavar="NAME", help="Only these pages (repeatable)."
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only changes and errors (for cron).")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when the roadmap changed.")
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0,
+    metavar="SECONDS",
+    help="Wait this long for another run's lock instead of failing at once.",
+)
+@click.pass_obj
+def sync_cmd(app: App, pages: tuple[str, ...], quiet: bool, exit_code: bool, wait: float) -> None:
+    """Snapshot each live page that changed and append its entry to snapshots/NAME/CHANGELOG.md.
+
+    Asks only for the current version number when nothing changed. Exit 0 on success, 1 with
+    --exit-code when a roadmap changed, 2 when any page failed (the others are still synced).
+    """
+    from wikisync.sync import live_pages, store_lock, sync_page
+
+    cfgs = live_pages(app.config, pages)
+    failed = changed = False
+    with store_lock(app.store, wait):
+        for cfg in cfgs:
+            result = sync_page(app.store, cfg)
+            if result.status == "same":
+                click.echo(f"wikisync: warning: {result.note}", err=True)
+            elif not quiet and result.note:
+                click.echo(result.note)
+            for entry in result.entries:
+                if entry.text:
+                    click.echo(entry.header)
+                    click.echo(entry.text)
+            if result.error is not None:
+                failed = True
+                click.echo(f"wikisync: error: {' '.join(result.error.split())}", err=True)
+            changed = changed or result.changed
+    if failed:
+        raise SystemExit(2)
+    if exit_code and changed:
+        raise SystemExit(1)
+
+
+@cli.command("backfill")
+@click.option(
+    "--page", metavar="NAME", help="Configured page (default: the only one with base_url)."
+)
+@click.option("--from", "start", type=click.IntRange(min=1), help="First version to fetch.")
+@click.option("--to", "end", type=click.IntRange(min=1), help="Last version to fetch.")
+@click.option(
+    "--jobs", type=click.IntRange(1, 16), default=4, show_default=True, help="Parallel fetches."
+)
+@click.option("--wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS")
+@click.pass_obj
+def backfill_cmd(
+    app: App, page: str | None, start: int | None, end: int | None, jobs: int, wait: float
+) -> None:
+    """Store every historical version of a page that is not stored yet (resumable).
+
+    Writes no CHANGELOG entries: `wikisync history --page NAME` regenerates them all.
+    """
+    from wikisync.sync import backfill, client_for, store_lock
+
+    cfg = app.live_page(page)
+    if start is not None and end is not None and start > end:
+        raise click.BadParameter(f"--from {start} is after --to {end}")
+    client_for(cfg).close()  # missing credentials fail here, before the lock and the pool
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            if not sys.stderr.isatty() or total == 0:
+                return
+            bar = click.progressbar(length=total, label=cfg.name, file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        with store_lock(app.store, wait):
+            result = backfill(app.store, cfg, start=start, end=end, jobs=jobs, progress=progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    click.echo(result.summary())
 
 
 def main() -> None:

@@ -1,8 +1,12 @@
-"""Turn a SOURCE argument into a Document: a file, standard input or a snapshot reference.
+"""Turn a SOURCE argument into a Document: a file, stdin, a URL, the live page or a snapshot.
 
 Files may hold a storage body, a view/export_view body, a whole HTML page, or a saved Confluence
 REST response (v1 content, v1 search result with one page, or v2 page). Bodies are kept exactly
 as decoded: the raw text is the source of truth the roadmap is derived from.
+
+``http(s)://`` URLs are read like files (any wiki's rendered page or export, or a REST
+response); ``live`` / ``NAME@live`` is the configured page's current version, read through the
+``live`` callable the caller passes, so this module stays free of configuration and HTTP details.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -20,10 +26,25 @@ if TYPE_CHECKING:
     from wikisync.store import Store
 
 _REF_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(@\S+)?")
+_NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+#: Reads a configured page's current version: the page name, or None for "the only one".
+LiveReader = Callable[[str | None], Document]
 
 
-def load_source(arg: str, *, store: Store | None = None, stdin: BinaryIO | None = None) -> Document:
-    """Read SOURCE: ``-`` (stdin), an existing file, or a snapshot reference ``NAME@...``."""
+def is_live(arg: str) -> bool:
+    """``live`` or ``NAME@live``: the configured page as it is now."""
+    return arg == "live" or arg.endswith("@live")
+
+
+def load_source(
+    arg: str,
+    *,
+    store: Store | None = None,
+    stdin: BinaryIO | None = None,
+    live: LiveReader | None = None,
+) -> Document:
+    """Read SOURCE: ``-`` (stdin), a file, a URL, ``[NAME@]live`` or a reference ``NAME@...``."""
     if arg == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
         try:
@@ -33,7 +54,7 @@ def load_source(arg: str, *, store: Store | None = None, stdin: BinaryIO | None 
         return document_from_bytes(data, label="standard input", source="stdin")
 
     if arg.startswith(("http://", "https://")):
-        raise SourceError(f"reading {arg} needs the fetch feature, which is not available yet")
+        return _load_url(arg)
 
     path = Path(arg)
     if path.exists():
@@ -45,8 +66,15 @@ def load_source(arg: str, *, store: Store | None = None, stdin: BinaryIO | None 
             raise SourceError(f"cannot read {arg}: {exc.strerror or exc}") from exc
         return document_from_bytes(data, label=arg, source="file")
 
-    if arg == "live" or arg.endswith("@live"):
-        raise SourceError(f"reading {arg} needs the fetch feature, which is not available yet")
+    if is_live(arg):
+        name = None if arg == "live" else arg[: -len("@live")]
+        if name is not None and not _NAME_RE.fullmatch(name):
+            raise SourceError(f"malformed live reference {arg!r} (expected live or NAME@live)")
+        if live is None:
+            raise SourceError(
+                f"reading {arg} needs a configured page with a base_url (no configuration given)"
+            )
+        return live(name)
 
     if _REF_RE.fullmatch(arg):
         if store is not None and ("@" in arg or arg in store.pages()):
@@ -54,6 +82,14 @@ def load_source(arg: str, *, store: Store | None = None, stdin: BinaryIO | None 
         if store is None and "@" in arg:
             raise SourceError(f"no such file or snapshot reference: {arg} (no snapshot store)")
     raise SourceError(f"no such file or snapshot reference: {arg}")
+
+
+def _load_url(url: str) -> Document:
+    """Any page on the web: fetched by ``sync.http_get``, recognised like a file."""
+    from wikisync.sync import http_get  # the HTTP side lives with the other fetching code
+
+    doc = document_from_bytes(http_get(url), label=url, source="url")
+    return Document(bodies=doc.bodies, meta=replace(doc.meta, url=doc.meta.url or url))
 
 
 def document_from_bytes(data: bytes, *, label: str, source: str) -> Document:

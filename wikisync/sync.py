@@ -1,0 +1,648 @@
+"""Live pages: fetch them, keep the store in step with them (sync), fill in their past (backfill).
+
+Why one module: every network read of a configured page goes through ``client_for``, so auth,
+timeouts and retries are decided in one place; sync and backfill share the bookkeeping of which
+version numbers the store already holds and the CHANGELOG markers that make a killed run
+repairable.
+
+Crash consistency. A snapshot appears atomically (``Store.put``); the CHANGELOG is rewritten
+atomically (``Store.append_changelog``). What ties them together is a marker in every entry
+sync appends, ``<!-- wikisync: OLDID..NEWID -->`` (the pair of snapshots the entry covers;
+written even when the roadmap did not change), and ``<!-- wikisync: start ID -->`` where the
+CHANGELOG starts (the latest snapshot when sync first saw the page). Before and after storing a
+new version, ``catch_up_changelog`` appends the entries missing for consecutive stored pairs
+after the newest marked snapshot, so a run killed between ``put`` and the append is repaired by
+the next run, and nothing is appended twice.
+
+Identical bodies. The store keeps one snapshot per distinct content, so a version whose bodies
+equal a stored one (a title-only edit, a restore) gets no snapshot of its own. Its number is
+recorded in ``NAME/.wikisync-versions.json`` so sync does not download it again on every run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import re
+import secrets
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from wikisync import __version__
+from wikisync.config import Config, PageConfig
+from wikisync.confluence import ConfluenceClient, auth_from_env
+from wikisync.diff import diff_roadmaps
+from wikisync.errors import ConfigError, FetchError, ParseError, StoreError, WikisyncError
+from wikisync.model import ChangeSet, Document, Roadmap, VersionRef
+from wikisync.parse import parse_document
+from wikisync.render import RenderOptions, render_changes
+from wikisync.store import CHANGELOG_NAME, TMP_PREFIX, Snapshot, Store, validate_page_name
+
+__all__ = [
+    "BackfillResult",
+    "Entry",
+    "SyncResult",
+    "backfill",
+    "catch_up_changelog",
+    "client_for",
+    "fetch_document",
+    "http_get",
+    "known_versions",
+    "live_page",
+    "live_pages",
+    "store_lock",
+    "sync_page",
+]
+
+USER_AGENT = f"wikisync/{__version__} (+python-requests)"
+VERSIONS_NAME = ".wikisync-versions.json"
+SCHEMA_VERSIONS = "wikisync.versions/1"
+#: Largest body a URL source may send: a roadmap page is a few MB; 64 MB is clearly not one.
+MAX_URL_BYTES = 64 * 1024 * 1024
+
+_ID = r"\d{8}T\d{6}Z-v\d+-[0-9a-f]{12}"
+MARKER_RE = re.compile(
+    rf"<!-- wikisync: (?:(?P<old>{_ID})\.\.(?P<new>{_ID})|start (?P<start>{_ID})) -->"
+)
+
+
+# --------------------------------------------------------------------------- pages and clients
+
+
+def live_pages(config: Config, names: tuple[str, ...] | list[str] = ()) -> list[PageConfig]:
+    """The pages to sync: the named ones (each must have a base_url), else every fetchable one."""
+    if names:
+        return [live_page(config, name) for name in dict.fromkeys(names)]
+    found = [p for p in config.pages.values() if p.base_url]
+    if not found:
+        where = f" in {config.path}" if config.path else " (no config file found)"
+        raise ConfigError(f"no configured page has a base_url{where}: nothing to fetch")
+    return found
+
+
+def live_page(config: Config, name: str | None) -> PageConfig:
+    """One fetchable page: the named one, else the only configured page with a base_url."""
+    if name is not None:
+        cfg = config.page(name)
+        if not cfg.base_url:
+            raise ConfigError(
+                f"page {name!r} has no base_url, so it cannot be fetched (it is read from "
+                "files); set page.base_url and page_id in the config"
+            )
+        return cfg
+    found = live_pages(config)
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise ConfigError(f"several pages can be fetched ({names}): choose one with --page NAME")
+    return found[0]
+
+
+def client_for(cfg: PageConfig, *, environ: Mapping[str, str] | None = None) -> ConfluenceClient:
+    """The one place a page's client is built: secrets come from the environment or netrc only."""
+    if not cfg.base_url:
+        raise ConfigError(f"page {cfg.name!r} has no base_url, so it cannot be fetched")
+    auth = auth_from_env(
+        cfg.auth, cfg.user_env, cfg.token_env, os.environ if environ is None else environ
+    )
+    return ConfluenceClient(
+        cfg.base_url,
+        auth,
+        api=cfg.api,
+        timeout=(min(10.0, cfg.timeout), cfg.timeout),
+        retries=cfg.retries,
+    )
+
+
+def _page_doc(
+    client: ConfluenceClient, cfg: PageConfig, page_id: str | None, version: int | None
+) -> Document:
+    if page_id is not None:
+        return client.page(page_id, version=version)
+    if cfg.space and cfg.title:
+        return client.page(space=cfg.space, title=cfg.title, version=version)
+    raise ConfigError(f"page {cfg.name!r}: give page_id, or space and title, to fetch it")
+
+
+def fetch_document(
+    cfg: PageConfig, *, version: int | None = None, client: ConfluenceClient | None = None
+) -> Document:
+    """The configured page (current, or ``version``) with its storage and view bodies."""
+    if client is not None:
+        return _page_doc(client, cfg, cfg.page_id, version)
+    with client_for(cfg) as own:
+        return _page_doc(own, cfg, cfg.page_id, version)
+
+
+# --------------------------------------------------------------------------- plain URLs
+
+
+def _safe_url(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _network_reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS/SSL error; check the certificate settings (REQUESTS_CA_BUNDLE)"
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return "proxy error; check HTTPS_PROXY/HTTP_PROXY"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connect timed out; check the URL and the network"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "read timed out; the server is slow or unreachable"
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return "too many redirects"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "could not connect (connection refused, reset or name not resolved)"
+    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return "not a valid URL"
+    return f"request failed ({type(exc).__name__})"
+
+
+def _charset(content_type: str) -> str | None:
+    m = re.search(r"charset\s*=\s*\"?([A-Za-z0-9._:-]+)", content_type, re.IGNORECASE)
+    return m.group(1).lower() if m else None
+
+
+def http_get(
+    url: str,
+    *,
+    timeout: tuple[float, float] = (10.0, 60.0),
+    max_bytes: int = MAX_URL_BYTES,
+) -> bytes:
+    """GET any page (a wiki's rendered page or export) as UTF-8 bytes; errors are one line.
+
+    A declared non-UTF-8 charset is transcoded, so the strict UTF-8 reader downstream accepts
+    what the server correctly labelled. Retries only connection failures and 502/503/504.
+    """
+    safe = _safe_url(url)
+    retry = Retry(
+        total=2,
+        connect=1,
+        read=1,
+        status=2,
+        other=0,
+        allowed_methods=frozenset({"GET"}),
+        status_forcelist=frozenset({502, 503, 504}),
+        backoff_factor=0.5,
+        respect_retry_after_header=False,
+        raise_on_status=False,
+    )
+    with requests.Session() as session:
+        adapter = HTTPAdapter(max_retries=retry)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.5",
+        }
+        try:
+            with session.get(url, headers=headers, timeout=timeout, stream=True) as resp:
+                if resp.status_code >= 400:
+                    reason = f" {resp.reason}" if resp.reason else ""
+                    raise FetchError(f"cannot read {safe}: HTTP {resp.status_code}{reason}")
+                declared = resp.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    raise FetchError(
+                        f"cannot read {safe}: {int(declared)} bytes is more than the "
+                        f"{max_bytes}-byte limit for a page"
+                    )
+                chunks: list[bytes] = []
+                total = 0
+                for chunk in resp.iter_content(64 * 1024):
+                    total += len(chunk)
+                    if total > max_bytes:
+                        raise FetchError(
+                            f"cannot read {safe}: the body is larger than the {max_bytes}-byte "
+                            "limit for a page"
+                        )
+                    chunks.append(chunk)
+                charset = _charset(resp.headers.get("Content-Type", ""))
+        except requests.RequestException as exc:
+            raise FetchError(f"cannot read {safe}: {_network_reason(exc)}") from None
+    data = b"".join(chunks)
+    if charset and charset.replace("-", "").replace("_", "") not in ("utf8", "ascii", "usascii"):
+        try:
+            data = data.decode(charset).encode("utf-8")
+        except (LookupError, UnicodeDecodeError):
+            raise FetchError(
+                f"cannot read {safe}: the body is not valid {charset} as its Content-Type says"
+            ) from None
+    return data
+
+
+# --------------------------------------------------------------------------- store bookkeeping
+
+
+@contextlib.contextmanager
+def store_lock(store: Store, wait: float = 0) -> Iterator[None]:
+    """``store.lock`` with a hint on how to wait for the other run."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(store.lock(wait))
+        except StoreError as exc:
+            if "holds the lock" not in str(exc):
+                raise
+            hint = f"gave up after waiting {wait:g} s" if wait else "use --wait SECONDS to wait"
+            raise StoreError(f"{exc} ({hint})") from None
+        yield
+
+
+def _versions_path(store: Store, page: str) -> Path:
+    return store.root / validate_page_name(page) / VERSIONS_NAME
+
+
+def _read_same(store: Store, page: str) -> dict[int, str]:
+    """Version numbers whose bodies equal a stored snapshot's: number -> that snapshot's id."""
+    path = _versions_path(store, page)
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}  # a cache: losing it only costs one more download
+    same = data.get("same") if isinstance(data, dict) else None
+    if not isinstance(same, dict):
+        return {}
+    return {int(k): str(v) for k, v in same.items() if str(k).isdigit()}
+
+
+def _record_same(store: Store, page: str, version: int, snap_id: str) -> None:
+    same = _read_same(store, page)
+    if same.get(version) == snap_id:
+        return
+    same[version] = snap_id
+    path = _versions_path(store, page)
+    doc = {"schema": SCHEMA_VERSIONS, "same": {str(k): same[k] for k in sorted(same)}}
+    data = (json.dumps(doc, sort_keys=True, indent=2) + "\n").encode("utf-8")
+    tmp = path.with_name(f"{TMP_PREFIX}{secrets.token_hex(6)}-{VERSIONS_NAME.lstrip('.')}")
+    try:
+        with open(tmp, "xb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def known_versions(store: Store, page: str, snaps: list[Snapshot] | None = None) -> set[int]:
+    """Version numbers the store holds: its snapshots' plus those identical to one of them."""
+    snaps = store.snapshots(page) if snaps is None else snaps
+    ids = {s.id for s in snaps}
+    known = {s.version for s in snaps if s.version is not None}
+    known.update(n for n, sid in _read_same(store, page).items() if sid in ids)
+    return known
+
+
+def _stored_page_id(snaps: list[Snapshot]) -> str | None:
+    for snap in reversed(snaps):
+        pid = snap.meta.page
+        if pid and pid.isdigit():
+            return pid
+    return None
+
+
+def _label(snap: Snapshot) -> str:
+    return f"v{snap.version}" if snap.version is not None else snap.id
+
+
+def version_ref(snap: Snapshot) -> VersionRef:
+    """What a stored snapshot is, as a side of a diff."""
+    return VersionRef(
+        ref=f"{snap.page}@{snap.id}",
+        version=snap.version,
+        when=snap.when,
+        author=snap.author,
+        hash=snap.hash,
+    )
+
+
+def render_options(cfg: PageConfig) -> RenderOptions:
+    return RenderOptions(period_names=dict(cfg.period_names), template_dir=cfg.template_dir)
+
+
+# --------------------------------------------------------------------------- the CHANGELOG
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One CHANGELOG entry sync wrote: the pair it covers and its text ("" when no changes)."""
+
+    page: str
+    old: Snapshot
+    new: Snapshot
+    changes: int
+    text: str
+
+    @property
+    def header(self) -> str:
+        return f"{self.page}: changes from {_label(self.old)} to {_label(self.new)}"
+
+
+def _changelog_text(store: Store, page: str) -> str:
+    path = store.root / validate_page_name(page) / CHANGELOG_NAME
+    try:
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _entry(
+    cfg: PageConfig, old: Snapshot, new: Snapshot, old_rm: Roadmap, new_rm: Roadmap
+) -> Entry:
+    changes = diff_roadmaps(old_rm, new_rm)
+    text = ""
+    if changes:
+        cs = ChangeSet(
+            old=version_ref(old),
+            new=version_ref(new),
+            changes=changes,
+            date=new.when[:10],
+            old_roadmap=old_rm,
+            new_roadmap=new_rm,
+        )
+        text = render_changes(cs, "text", render_options(cfg)).strip()
+    return Entry(cfg.name, old, new, len(changes), text)
+
+
+def catch_up_changelog(store: Store, cfg: PageConfig) -> list[Entry]:
+    """Append the entries missing since the newest marked snapshot; returns what it appended.
+
+    With no marker at all (a page first stored by ``snapshot``/``backfill``, or a first sync
+    killed before its marker) the CHANGELOG starts at the latest snapshot: older history is
+    what ``wikisync history`` regenerates.
+    """
+    page = cfg.name
+    snaps = store.snapshots(page)
+    if not snaps:
+        return []
+    index = {s.id: i for i, s in enumerate(snaps)}
+    recorded: set[tuple[str, str]] = set()
+    last = -1
+    for m in MARKER_RE.finditer(_changelog_text(store, page)):
+        new = m.group("new") or m.group("start")
+        if m.group("old"):
+            recorded.add((m.group("old"), new))
+        if new in index:
+            last = max(last, index[new])
+    if last < 0:
+        store.append_changelog(page, f"<!-- wikisync: start {snaps[-1].id} -->")
+        return []
+    entries: list[Entry] = []
+    old_rm: Roadmap | None = None
+    for old, new in itertools.pairwise(snaps[last:]):
+        new_rm = store.roadmap(new)
+        if (old.id, new.id) not in recorded:
+            entry = _entry(cfg, old, new, old_rm or store.roadmap(old), new_rm)
+            marker = f"<!-- wikisync: {old.id}..{new.id} -->"
+            store.append_changelog(page, f"{marker}\n{entry.text}" if entry.text else marker)
+            entries.append(entry)
+        old_rm = new_rm  # one roadmap carried over: memory stays flat on long catch-ups
+    return entries
+
+
+# --------------------------------------------------------------------------- sync
+
+
+@dataclass
+class SyncResult:
+    """What one page's sync did; ``note`` is its one-line summary, ``error`` its failure."""
+
+    page: str
+    status: str = "error"  # up to date | first | stored | same | error
+    version: int | None = None
+    entries: list[Entry] = field(default_factory=list)
+    note: str = ""
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return any(e.text for e in self.entries)
+
+
+def sync_page(
+    store: Store, cfg: PageConfig, *, client: ConfluenceClient | None = None
+) -> SyncResult:
+    """Bring one page's snapshots and CHANGELOG up to date; never raises a WikisyncError.
+
+    The caller holds ``store.lock()``. Costs one cheap request when nothing changed.
+    """
+    result = SyncResult(page=cfg.name)
+    own: ConfluenceClient | None = None
+    try:
+        result.entries += catch_up_changelog(store, cfg)
+        if client is None:
+            client = own = client_for(cfg)
+        _sync(store, cfg, client, result)
+    except WikisyncError as exc:
+        result.status = "error"
+        result.error = f"{cfg.name}: {exc}"
+    finally:
+        if own is not None:
+            own.close()
+    return result
+
+
+def _sync(store: Store, cfg: PageConfig, client: ConfluenceClient, result: SyncResult) -> None:
+    name = cfg.name
+    snaps = store.snapshots(name)
+    known = known_versions(store, name, snaps)
+    page_id = cfg.page_id or _stored_page_id(snaps)
+    if page_id is not None:
+        current = client.current_version(page_id)
+        if current in known:
+            result.status, result.version = "up to date", current
+            result.note = f"{name}: up to date (v{current})"
+            return
+    doc = _page_doc(client, cfg, page_id, None)
+    version = doc.meta.version
+    result.version = version
+    shown = f"v{version}" if version is not None else "the current version"
+    if version is not None and version in known:
+        result.status, result.note = "up to date", f"{name}: up to date ({shown})"
+        return
+    try:
+        roadmap = parse_document(doc, cfg.parse)
+    except ParseError as exc:
+        raise ParseError(f"{shown}: {exc}") from None
+    snap, created = store.put(name, doc, roadmap)
+    if not created:
+        if version is not None:
+            _record_same(store, name, version, snap.id)
+        if snaps and snap.id == snaps[-1].id:
+            result.status = "up to date"
+            result.note = f"{name}: up to date ({shown}, same content as {_label(snap)})"
+        else:
+            result.status = "same"
+            result.note = (
+                f"{name}: {shown} has the same content as the older {_label(snap)} (a "
+                "restore?); the store keeps one snapshot per content, so no entry was written"
+            )
+        return
+    result.entries += catch_up_changelog(store, cfg)
+    if not snaps:
+        result.status, result.note = "first", f"{name}: first snapshot {shown} stored"
+    else:
+        result.status = "stored"
+        changed = any(e.new.id == snap.id and e.text for e in result.entries)
+        result.note = f"{name}: {shown} stored" + ("" if changed else ", no roadmap changes")
+
+
+# --------------------------------------------------------------------------- backfill
+
+
+@dataclass
+class BackfillResult:
+    """What a backfill stored, found identical, could not read, and skipped."""
+
+    page: str
+    stored: list[int] = field(default_factory=list)
+    same: list[int] = field(default_factory=list)
+    unreadable: list[int] = field(default_factory=list)
+    skipped: int = 0
+
+    def summary(self) -> str:
+        n = len(self.stored)
+        noun = "version" if n == 1 else "versions"
+        span = f" (v{self.stored[0]}..v{self.stored[-1]})" if self.stored else ""
+        text = f"{self.page}: stored {n} new {noun}{span}, skipped {self.skipped} already stored"
+        if self.same:
+            text += f", {len(self.same)} identical to a stored version"
+        if self.unreadable:
+            shown = ", ".join(f"v{v}" for v in self.unreadable[:5])
+            more = ", …" if len(self.unreadable) > 5 else ""
+            text += f", {len(self.unreadable)} without a readable roadmap ({shown}{more})"
+        return text
+
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+def backfill(
+    store: Store,
+    cfg: PageConfig,
+    *,
+    start: int | None = None,
+    end: int | None = None,
+    jobs: int = 4,
+    progress: Progress | None = None,
+    clients: Callable[[], ConfluenceClient] | None = None,
+) -> BackfillResult:
+    """Store every historical version not stored yet, oldest first; the caller holds the lock.
+
+    Fetches run on ``jobs`` threads (one client each, so retries and Retry-After apply per
+    request) within a window of ``2 * jobs`` versions ahead of the next one to store, so memory
+    stays flat however long the history. Versions are stored in version order as they arrive;
+    on an error, what came before it is kept and a rerun carries on. Writes no CHANGELOG
+    entries: ``wikisync history`` regenerates the history from the snapshots.
+    """
+    if jobs < 1:
+        raise ConfigError("--jobs must be at least 1")
+    make = clients or (lambda: client_for(cfg))
+    result = BackfillResult(page=cfg.name)
+    made: list[ConfluenceClient] = []
+    made_lock = threading.Lock()
+    local = threading.local()
+
+    def client() -> ConfluenceClient:
+        c: ConfluenceClient | None = getattr(local, "client", None)
+        if c is None:
+            c = make()
+            local.client = c
+            with made_lock:
+                made.append(c)
+        return c
+
+    try:
+        snaps = store.snapshots(cfg.name)
+        page_id = cfg.page_id or _stored_page_id(snaps)
+        if page_id is None:
+            page_id = _page_doc(client(), cfg, None, None).meta.page
+            if not page_id:
+                raise FetchError(f"cannot tell the page id of {cfg.name!r} from the server")
+        numbers = sorted(
+            {
+                v.number
+                for v in client().versions(page_id)
+                if (start is None or v.number >= start) and (end is None or v.number <= end)
+            }
+        )
+        known = known_versions(store, cfg.name, snaps)
+        todo = [n for n in numbers if n not in known]
+        result.skipped = len(numbers) - len(todo)
+        if progress is not None:
+            progress(0, len(todo))
+
+        def fetch(number: int) -> tuple[Document | None, Roadmap | None]:
+            doc = client().page(page_id, version=number)
+            try:
+                return doc, parse_document(doc, cfg.parse)
+            except ParseError:
+                return None, None  # drop the body at once: nothing to store
+
+        _run_window(store, cfg, todo, jobs, fetch, result, progress)
+    finally:
+        for c in made:
+            c.close()
+    return result
+
+
+def _run_window(
+    store: Store,
+    cfg: PageConfig,
+    todo: list[int],
+    jobs: int,
+    fetch: Callable[[int], tuple[Document | None, Roadmap | None]],
+    result: BackfillResult,
+    progress: Progress | None,
+) -> None:
+    window = 2 * jobs
+    futures: dict[int, Future[tuple[Document | None, Roadmap | None]]] = {}
+    submitted = 0
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="wikisync-backfill") as pool:
+        try:
+            for i, number in enumerate(todo):
+                while submitted < len(todo) and submitted < i + window:
+                    futures[submitted] = pool.submit(fetch, todo[submitted])
+                    submitted += 1
+                try:
+                    doc, roadmap = futures.pop(i).result()
+                except WikisyncError as exc:
+                    done = len(result.stored)
+                    raise FetchError(
+                        f"{exc} (stored {done} new version{'s' if done != 1 else ''} before "
+                        "stopping; run backfill again to carry on)"
+                    ) from None
+                if doc is None or roadmap is None:
+                    result.unreadable.append(number)
+                else:
+                    snap, created = store.put(cfg.name, doc, roadmap)
+                    if created:
+                        result.stored.append(number)
+                    else:
+                        _record_same(store, cfg.name, number, snap.id)
+                        result.same.append(number)
+                if progress is not None:
+                    progress(i + 1, len(todo))
+        except BaseException:
+            for fut in futures.values():
+                fut.cancel()
+            raise
