@@ -335,3 +335,12 @@ def test_bundled_example_is_current_with_the_parser(tmp_path: Path) -> None:
     code, out, _ = run("reparse", store=copy)
     assert code == 0
     assert f"{EXAMPLE}: 0 of {len(V)} roadmaps changed" in out
+
+
+def test_a_closed_pipe_is_not_an_error() -> None:
+    """`wikisync history | head`: the reader left; no error line, no traceback."""
+    proc = subprocess.run(
+        f"{sys.executable} -m wikisync history --page {EXAMPLE} | true",
+        shell=True, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.stderr == ""
