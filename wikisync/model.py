@@ -427,3 +427,49 @@ class ChangeSet:
     date: str  # ISO date of the entry
     old_roadmap: Roadmap | None = None
     new_roadmap: Roadmap | None = None
+
+
+# --------------------------------------------------------------------------- audit
+
+#: Kinds of change a hand-written sentence can claim; "unparsed" keeps what could not be read.
+WRITTEN_KINDS: tuple[str, ...] = ("moved", "added", "deleted", "changed", "unparsed")
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenChange:
+    """One change a hand-written Change History sentence claims (one sentence can claim several).
+
+    Produced by ``parse.history.parse_sentence``, checked against computed changes by the audit.
+    Periods are ``Period.label`` once resolved; the names as written are kept to explain a miss.
+    """
+
+    date: str  # the entry's date ("" when it has none)
+    category: str | None  # the entry's category heading; None for older, flat entries
+    kind: str  # one of WRITTEN_KINDS
+    title: str  # the card as written ("" when unparsed)
+    from_period: str | None = None  # Period.label, None when not written or not a known period
+    to_period: str | None = None
+    orgs: tuple[str, ...] = ()  # organisation names as written ("assigned to Appsembler")
+    sentence: str = ""  # the whole sentence as written
+    from_name: str | None = None  # the period as written ("Koa", "Q2")
+    to_name: str | None = None
+    part: str | None = None  # the part added to a card ("Added “X” … to the “Y” card")
+    new_title: str | None = None  # the new name in "Renamed “X” to “Y”"
+    note: str | None = None  # a trailing remark ("(Django Signals remains in Q3.")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "date": self.date,
+            "category": self.category,
+            "kind": self.kind,
+            "title": self.title,
+            "from_period": self.from_period,
+            "to_period": self.to_period,
+            "orgs": list(self.orgs),
+            "sentence": self.sentence,
+            "from_name": self.from_name,
+            "to_name": self.to_name,
+            "part": self.part,
+            "new_title": self.new_title,
+            "note": self.note,
+        }
