@@ -432,8 +432,20 @@ def fetch_cmd(app: App, page: str | None, version: int | None, fmt: str) -> None
     metavar="SECONDS",
     help="Wait this long for another run's lock instead of failing at once.",
 )
+@click.option(
+    "--publish", "publish_", is_flag=True, help="Also put each new entry into the page itself."
+)
+@click.option("--yes", is_flag=True, help="With --publish: really write (default: a dry run).")
 @click.pass_obj
-def sync_cmd(app: App, pages: tuple[str, ...], quiet: bool, exit_code: bool, wait: float) -> None:
+def sync_cmd(
+    app: App,
+    pages: tuple[str, ...],
+    quiet: bool,
+    exit_code: bool,
+    wait: float,
+    publish_: bool,
+    yes: bool,
+) -> None:
     """Snapshot each live page that changed and append its entry to snapshots/NAME/CHANGELOG.md.
 
     Asks only for the current version number when nothing changed. Exit 0 on success, 1 with
@@ -454,6 +466,11 @@ def sync_cmd(app: App, pages: tuple[str, ...], quiet: bool, exit_code: bool, wai
                 if entry.text:
                     click.echo(entry.header)
                     click.echo(entry.text)
+            if publish_ and result.error is None and result.changed:
+                try:
+                    _publish_one(app, cfg, yes=yes, create_section=False, quiet=quiet)
+                except WikisyncError as exc:
+                    result.error = f"{cfg.name}: publish: {exc}"
             if result.error is not None:
                 failed = True
                 click.echo(f"wikisync: error: {' '.join(result.error.split())}", err=True)
@@ -506,6 +523,71 @@ def backfill_cmd(
         if bar is not None:
             bar.__exit__(None, None, None)
     click.echo(result.summary())
+
+
+def _publish_one(app: App, cfg: PageConfig, *, yes: bool, create_section: bool, quiet: bool) -> str:
+    from wikisync.sync import publish_page
+
+    outcome = publish_page(app.store, cfg, dry_run=not yes, create_section=create_section)
+    result = outcome.result
+    if result.status == "dry-run" and result.plan is not None and not quiet:
+        if outcome.changeset is not None:
+            click.echo(render_changes(outcome.changeset, "text", app.render_options(cfg.name)))
+        click.echo(result.plan.diff, nl=False)
+    if not quiet or result.status == "published":
+        click.echo(f"{cfg.name}: {result.message}")
+    if result.status == "dry-run" and not quiet:
+        click.echo("(dry run: nothing was written; add --yes to publish)")
+    return result.status
+
+
+@cli.command("publish")
+@click.option(
+    "--page", metavar="NAME", help="Configured page (default: the only one with base_url)."
+)
+@click.option("--yes", is_flag=True, help="Really write the page (default: a dry run).")
+@click.option(
+    "--create-section",
+    is_flag=True,
+    help="Add a Change History section at the end of the page when it has none.",
+)
+@click.pass_obj
+def publish_cmd(app: App, page: str | None, yes: bool, create_section: bool) -> None:
+    """Put the Change History entry of the latest edit at the top of the page's own history.
+
+    The entry covers the live version against the newest stored version older than it. A dry
+    run by default: shows the entry and the diff of the page body; --yes writes it as the
+    version read + 1 (a minor edit), never over someone else's edit.
+    """
+    cfg = app.live_page(page)
+    _publish_one(app, cfg, yes=yes, create_section=create_section, quiet=False)
+
+
+@cli.command("audit")
+@click.option("--page", "page", required=True, metavar="NAME")
+@click.option("--since", metavar="YYYY-MM-DD", help="Only entries and changes from this day on.")
+@click.option(
+    "--history-from",
+    metavar="REF",
+    help="The snapshot whose written Change History is audited (default: the latest).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "markdown", "json")), default="text",
+    show_default=True,
+)  # fmt: skip
+@click.pass_obj
+def audit_cmd(app: App, page: str, since: str | None, history_from: str | None, fmt: str) -> None:
+    """Check the page's hand-written Change History against what really changed.
+
+    Exit 0 when every entry is confirmed, 1 when anything is undocumented, inaccurate or not
+    found (so it can gate a review), 2 on error.
+    """
+    from wikisync.audit import audit_page, render_audit
+
+    report = audit_page(app.store, page, since=since, history_from=history_from)
+    click.echo(render_audit(report, fmt), nl=False)
+    if report.exit_code:
+        raise SystemExit(report.exit_code)
 
 
 def main() -> None:

@@ -498,10 +498,16 @@ def _need_close(node: _Node, what: str) -> int:
     return node.tail
 
 
-def _existing_sentences(scan: _Scan, lst: _Node, date: str) -> set[str]:
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _existing_sentences(scan: _Scan, lst: _Node, date: str, since: str | None = None) -> set[str]:
+    """Sentences under ``date``, and under any date from ``since`` on when it is given."""
     seen: set[str] = set()
     for li in lst.children(frozenset({"li"})):
-        if _date_key(_own(scan, li)) == date:
+        key = _date_key(_own(scan, li))
+        later = since is not None and _ISO_DAY.fullmatch(key) is not None and key >= since
+        if key == date or later:
             seen.update(_key(_own(scan, leaf)) for leaf in _leaves(li))
     return seen
 
@@ -646,6 +652,10 @@ def insert_entry(
     return splice_entry(storage, fragment, heading=heading, create_section=create_section).body
 
 
+def _old_day(cs: ChangeSet) -> str | None:
+    return cs.old.when[:10] if cs.old.when else None
+
+
 def _fragment_of(cs: ChangeSet, options: RenderOptions | None) -> str:
     return render_changes(cs, "confluence", options) if cs.changes else ""
 
@@ -656,14 +666,21 @@ def already_published(
     *,
     heading: str = DEFAULT_HEADING,
     options: RenderOptions | None = None,
+    since: str | None = None,
 ) -> bool:
     """True when the page's Change History already holds every sentence of the entry, under its
     date (wherever that date sits in the list). An entry with nothing to say counts as published:
-    there is nothing left to add. A page without the section has published nothing."""
+    there is nothing left to add. A page without the section has published nothing.
+
+    ``since`` (an ISO day) also accepts the sentences under any date from that day on: an entry
+    rebuilt later (from our own edit's version, so dated later) is still the one we wrote. For a
+    ChangeSet it defaults to the day of its old version."""
     if isinstance(fragment_or_changeset, ChangeSet):
         fragment = _fragment_of(fragment_or_changeset, options)
         if not fragment:
             return True
+        if since is None:
+            since = _old_day(fragment_or_changeset)
     else:
         fragment = fragment_or_changeset
     frag, _top, entries = _read_fragment(fragment)
@@ -672,7 +689,7 @@ def already_published(
     if sec is None or sec.lst is None:
         return False
     for entry in entries:
-        seen = _existing_sentences(scan, sec.lst, entry.date)
+        seen = _existing_sentences(scan, sec.lst, entry.date, since)
         wanted = {_key(_own(frag, s)) for g in entry.groups for s in g.sentences}
         if not wanted:
             # An entry with no sentence level: its own text must be there as an item.
@@ -767,7 +784,7 @@ def plan_publish(
     fragment = _fragment_of(changeset, options)
     if not fragment:
         return PublishPlan(date, "", storage, storage, "", True, "no changes")
-    if already_published(storage, fragment, heading=heading):
+    if already_published(storage, fragment, heading=heading, since=_old_day(changeset)):
         return PublishPlan(date, fragment, storage, storage, "", True, "already published")
     splice = splice_entry(storage, fragment, heading=heading, create_section=create_section)
     if not splice.changed:  # pragma: no cover - already_published() caught it

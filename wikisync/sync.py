@@ -22,6 +22,7 @@ recorded in ``NAME/.wikisync-versions.json`` so sync does not download it again 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import itertools
 import json
 import os
@@ -45,6 +46,7 @@ from wikisync.diff import diff_roadmaps
 from wikisync.errors import ConfigError, FetchError, ParseError, StoreError, WikisyncError
 from wikisync.model import ChangeSet, Document, Roadmap, VersionRef
 from wikisync.parse import parse_document
+from wikisync.publish import PublishResult, publish
 from wikisync.render import RenderOptions, render_changes
 from wikisync.store import CHANGELOG_NAME, TMP_PREFIX, Snapshot, Store, validate_page_name
 
@@ -58,8 +60,10 @@ __all__ = [
     "fetch_document",
     "http_get",
     "known_versions",
+    "live_changeset",
     "live_page",
     "live_pages",
+    "publish_page",
     "store_lock",
     "sync_page",
 ]
@@ -646,3 +650,87 @@ def _run_window(
             for fut in futures.values():
                 fut.cancel()
             raise
+
+
+# --------------------------------------------------------------------------- publish
+
+
+@dataclass
+class PublishOutcome:
+    """A publish of one page: the library's result, and the entry it was built from."""
+
+    result: PublishResult
+    changeset: ChangeSet | None
+
+
+def live_changeset(store: Store, cfg: PageConfig, doc: Document) -> ChangeSet | None:
+    """The entry for the live version ``doc``: from the newest stored version older than it.
+
+    Right after an edit (not synced yet) that is the latest snapshot; after ``sync`` stored the
+    live version it is the one before. None when nothing older is stored.
+    """
+    version = doc.meta.version
+    older = [
+        s
+        for s in store.snapshots(cfg.name)
+        if version is None or s.version is None or s.version < version
+    ]
+    if not older:
+        return None
+    base = older[-1]
+    base_rm = store.roadmap(base)
+    live = parse_document(doc, cfg.parse)
+    when = doc.meta.when
+    new_ref = VersionRef(ref=f"{cfg.name}@live", version=version, when=when, author=doc.meta.author)
+    return ChangeSet(
+        old=version_ref(base),
+        new=new_ref,
+        changes=diff_roadmaps(base_rm, live),
+        date=when[:10] if when else _today(),
+        old_roadmap=base_rm,
+        new_roadmap=live,
+    )
+
+
+def publish_page(
+    store: Store,
+    cfg: PageConfig,
+    *,
+    dry_run: bool = True,
+    create_section: bool = False,
+    client: ConfluenceClient | None = None,
+) -> PublishOutcome:
+    """Publish the live version's entry into the page's own Change History (see publish.py)."""
+    own: ConfluenceClient | None = None
+    if client is None:
+        client = own = client_for(cfg)
+    built: list[ChangeSet | None] = []
+
+    def build(doc: Document) -> ChangeSet | None:
+        cs = live_changeset(store, cfg, doc)
+        built.append(cs)
+        return cs
+
+    try:
+        page_id = cfg.page_id or _stored_page_id(store.snapshots(cfg.name))
+        if page_id is None:
+            page_id = _page_doc(client, cfg, None, None).meta.page
+        if not page_id:
+            raise ConfigError(f"page {cfg.name!r}: cannot tell its page id; set page_id")
+        result = publish(
+            client,
+            page_id,
+            build,
+            heading=cfg.history_heading,
+            create_section=create_section,
+            dry_run=dry_run,
+            options=render_options(cfg),
+        )
+    finally:
+        if own is not None:
+            own.close()
+    return PublishOutcome(result, built[-1] if built else None)
+
+
+def _today() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()
