@@ -7,6 +7,8 @@ reconstructed versions of the real page.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -242,3 +244,25 @@ def test_an_unreachable_url_is_one_line(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, "")
     code, _, err = run(cfg, "parse", "http://127.0.0.1:9/page.html")
     one_line_error(code, err, "could not connect")
+
+
+def test_an_unreachable_wiki_is_one_line_without_retry_noise(tmp_path: Path) -> None:
+    """urllib3's own retry warnings stay quiet: the user sees one line, exit code 2."""
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'[[page]]\nname = "p"\nbase_url = "http://127.0.0.1:{port}/wiki"\n'
+        'page_id = "1"\napi = "v1"\nretries = 1\n',
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "wikisync", "--config", str(cfg), "fetch"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("wikisync: error: "), proc.stderr

@@ -198,6 +198,8 @@ def cli(
     """Keep a wiki roadmap honest: parse, snapshot, diff and write its Change History."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="wikisync: %(levelname)s: %(message)s")
+    # urllib3 announces each retry as a warning; our own error line says what finally happened.
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
     ctx.obj = App(config_path=config_path, store_override=store_path, debug=debug)
 
 
