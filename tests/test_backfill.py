@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,15 +35,6 @@ def body(n: int) -> str:
         "<tr><th><p>FY21 Q2 (Oct-Dec)</p></th><td><p>Later [2]</p></td><td><p>&nbsp;</p></td></tr>"
         "</tbody></table>"
     )
-
-
-@pytest.fixture(scope="module")
-def _server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,15 +28,6 @@ PID = "1812037671"
 TITLE = "FY21-22 Architecture User Story Roadmap"
 USER = "lead@example.org"
 TOKEN = "ATATT3xFfGF0-s3cr3t-t0ken-value"
-
-
-@pytest.fixture(scope="module")
-def _server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
 
 
 def _fake(server: HTTPServer, **kw: object) -> FakeConfluence:

@@ -1,7 +1,7 @@
 """The real page ("FY21-22 Architecture User Story Roadmap"), storage and view bodies.
 
-Counts were made by hand from tests/data/parse/real-page.storage.html (a copy of
-/work/shared/fixtures/roadmap-current.storage.html): 8 period rows and 9 lanes (the 10 data
+Counts were made by hand from tests/data/openedx/current.storage.html (a byte-exact copy of
+the shared fixture roadmap-current.storage.html): 8 period rows and 9 lanes (the 10 data
 columns include "Integrate and not modify core", which spans 2 columns and is one lane).
 """
 
@@ -14,9 +14,9 @@ import pytest
 from wikisync.model import Document, HistoryEntry, Item, Part, Roadmap
 from wikisync.parse import parse_document, parse_text
 
-DATA = Path(__file__).parent / "data" / "parse"
-STORAGE = (DATA / "real-page.storage.html").read_text(encoding="utf-8")
-VIEW = (DATA / "real-page.view.html").read_text(encoding="utf-8")
+DATA = Path(__file__).parent / "data" / "openedx"
+STORAGE = (DATA / "current.storage.html").read_text(encoding="utf-8")
+VIEW = (DATA / "current.view.html").read_text(encoding="utf-8")
 SMART_URL = "https://openedx.atlassian.net/wiki/spaces/AT/pages/1656815712"
 SMART_TITLE = "Split On-call Ownership of Monolith"
 

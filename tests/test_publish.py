@@ -447,15 +447,6 @@ class LossyConfluence(FakeConfluence):
         return response
 
 
-@pytest.fixture(scope="module")
-def _server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
 @pytest.fixture
 def fake(_server: HTTPServer) -> LossyConfluence:
     _server.clear()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,14 +24,6 @@ WHEN = {
 PID = "1812037671"
 PAGE = "roadmap"
 ENTRY = "Moved “Onboarding Course” from Backlog to Q4, assigned to Appsembler."
-
-
-@pytest.fixture(scope="module")
-def _server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
