@@ -27,7 +27,9 @@ def _titles(text: str | bytes, fmt: str | None = None) -> list[str]:
 
 
 def test_detect_real_storage_and_view() -> None:
-    assert detect_format((DATA.parent / "openedx" / "current.storage.html").read_text()) == "storage"
+    assert (
+        detect_format((DATA.parent / "openedx" / "current.storage.html").read_text()) == "storage"
+    )
     assert detect_format((DATA.parent / "openedx" / "current.view.html").read_text()) == "view"
 
 
