@@ -139,6 +139,10 @@ def test_integer_page_id(tmp_path: Path) -> None:
         ('space = "AC"', "page[0].page_id: give page_id, or space and title, not both"),
         ('[page.parse]\norientation = "diagonal"', "page[0].parse.orientation: expected one of"),
         ("[page.parse]\ntable_index = -1", "page[0].parse.table_index: expected a whole number"),
+        (
+            "[page.parse]\nmax_bytes = -5",
+            "page[0].parse.max_bytes: expected a whole number of bytes",
+        ),
         ("[page.parse]\nperiod_aliases = { Koa = 2 }", "page[0].parse.period_aliases.Koa"),
         ('[page.parse]\nbacklog_words = "Backlog"', "page[0].parse.backlog_words: expected a"),
         ('[page.parse]\nheading = "x"', "page[0].parse.heading: unknown key"),
@@ -280,3 +284,9 @@ def test_repo_config_toml() -> None:
     assert real.period_names == {}  # short names ("Q2") unless a team opts in
     example = cfg.page("openedx-roadmap-example")
     assert example.base_url is None and example.page_id is None
+
+
+def test_max_bytes_raises_the_parse_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[[page]]\nname = "big"\n\n[page.parse]\nmax_bytes = 0\n', encoding="utf-8")
+    assert load_config(path, environ={}).page("big").parse.max_bytes == 0

@@ -63,6 +63,7 @@ _PARSE_KEYS = (
     "backlog_words",
     "history_heading",
     "legend_heading",
+    "max_bytes",
 )
 _RENDER_KEYS = ("period_names", "template_dir")
 
@@ -346,6 +347,12 @@ def _parse_options(d: dict[str, Any], prefix: str) -> ParseOptions:
     if not isinstance(backlog, list) or not all(isinstance(w, str) and w for w in backlog):
         raise ConfigError(f"{prefix}.backlog_words: expected a list of words, got {backlog!r}")
     orientation = _choice(d, "orientation", prefix, ORIENTATION_CHOICES)
+    max_bytes = d.get("max_bytes", defaults.max_bytes)
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise ConfigError(
+            f"{prefix}.max_bytes: expected a whole number of bytes ≥ 0 (0 = no limit), "
+            f"got {max_bytes!r}"
+        )
     return ParseOptions(
         table_heading=_opt_str(d, "table_heading", prefix),
         table_index=table_index,
@@ -355,4 +362,5 @@ def _parse_options(d: dict[str, Any], prefix: str) -> ParseOptions:
         backlog_words=tuple(w.lower() for w in backlog),
         history_heading=_opt_str(d, "history_heading", prefix) or defaults.history_heading,
         legend_heading=_opt_str(d, "legend_heading", prefix) or defaults.legend_heading,
+        max_bytes=max_bytes,
     )

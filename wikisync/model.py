@@ -320,6 +320,7 @@ class ParseOptions:
     )
     history_heading: str = "Change History"
     legend_heading: str = "Organizations listed above"
+    max_bytes: int = 50_000_000  # bigger inputs are refused (UTF-8 bytes); 0 = no limit
 
 
 # --------------------------------------------------------------------------- changes

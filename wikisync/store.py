@@ -164,6 +164,51 @@ def _roadmap_bytes(roadmap: Roadmap) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
+def _checked(roadmap: Roadmap) -> Roadmap:
+    """Refuse a hand-edited roadmap.json whose values have the wrong types (``"title": 5``):
+    from_json only checks the shape, and the differ would fail deep inside on such values."""
+
+    def text(value: object, where: str, optional: bool = False) -> None:
+        if not (isinstance(value, str) or (optional and value is None)):
+            raise ValueError(f"{where} is {value!r}, expected text")
+
+    def texts(values: tuple[object, ...], where: str) -> None:
+        for value in values:
+            text(value, where)
+
+    text(roadmap.title, "title", optional=True)
+    for p in roadmap.periods:
+        text(p.label, "a period label")
+        text(p.short, f"period {p.label!r} short")
+        texts(p.aliases, f"period {p.label!r} aliases")
+    for lane in roadmap.lanes:
+        text(lane.label, "a lane label")
+        texts(lane.path, f"lane {lane.label!r} path")
+    for i in roadmap.items:
+        for where, value in (("id", i.id), ("title", i.title), ("period", i.period)):
+            text(value, f"an item's {where}")
+        for where, value in (("lane", i.lane), ("text", i.text)):
+            text(value, f"item {i.id!r} {where}")
+        text(i.stage, f"item {i.id!r} stage", optional=True)
+        text(i.period_end, f"item {i.id!r} period_end", optional=True)
+        for where, values in (
+            ("tags", i.tags),
+            ("orgs", i.orgs),
+            ("org_names", i.org_names),
+            ("links", i.links),
+            ("mentions", i.mentions),
+        ):
+            texts(values, f"item {i.id!r} {where}")
+        for part in i.parts:
+            text(part.text, f"item {i.id!r} part text")
+            texts(part.orgs, f"item {i.id!r} part orgs")
+    for h in roadmap.history:
+        text(h.date, "a history date")
+        text(h.text, "a history sentence")
+        text(h.category, "a history category", optional=True)
+    return roadmap
+
+
 def _os_message(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC:
         return "the disk is full"
@@ -435,7 +480,7 @@ class Store:
             d = json.loads(path.read_bytes().decode("utf-8"))
             if not isinstance(d, dict):
                 raise ValueError("not a JSON object")
-            return Roadmap.from_json(d)
+            return _checked(Roadmap.from_json(d))
         except FileNotFoundError:
             raise StoreError(f"corrupt snapshot {snap.path}: roadmap.json is missing") from None
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:

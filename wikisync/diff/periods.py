@@ -3,11 +3,16 @@
 "Deferred" and "Moved Up" are statements about order, and rows come and go between versions: a
 quarter is added, an old one removed, a label gains a release name. So both versions' periods
 are laid on one merged order: old periods are mapped onto new ones (label, then short name, then
-alias), and old periods that vanished keep their place next to their old neighbours.
+alias), and old periods that vanished keep their place next to their old neighbours, and,
+when labels tell the time (``FY21 Q2``, ``2021 H1``), never before a new period that is earlier:
+a vanished ``FY21 Q3`` sorts after a new ``FY21 Q2``, so moving a card from it to Q2 is "Moved Up"
+whichever way round the two versions are diffed.
 """
 
 from __future__ import annotations
 
+import bisect
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Literal
@@ -20,6 +25,43 @@ Side = Literal["old", "new"]
 def _norm(text: str) -> str:
     """Compare labels the way a reader does: case, width and spacing do not matter."""
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+_YEAR = re.compile(r"\b(?:FY\s?'?(\d{4}|\d{2})|((?:19|20)\d{2}))\b", re.IGNORECASE)
+_PART = re.compile(r"\b([QHT])([1-4])\b", re.IGNORECASE)
+_MONTHS_PER_PART = {"q": 3, "h": 6, "t": 4}
+
+
+def chrono(period: Period) -> tuple[int, int] | None:
+    """(year, first month) a dated label names: ``FY21 Q2 (Oct-Dec)`` → (2021, 3); else None."""
+    if period.backlog:
+        return None
+    y = _YEAR.search(period.label)
+    if y is None:
+        return None
+    year = int(y.group(1) or y.group(2))
+    if year < 100:
+        year += 2000
+    part = _PART.search(period.label)
+    month = 0
+    if part is not None:
+        month = _MONTHS_PER_PART[part.group(1).lower()] * (int(part.group(2)) - 1)
+    return year, month
+
+
+def _chrono_floor(olds: Sequence[Period], news: Sequence[Period]) -> list[int]:
+    """For each old period, the last new position whose label is strictly earlier (-1: none)."""
+    dated = sorted((k, j) for j, p in enumerate(news) if (k := chrono(p)) is not None)
+    keys = [k for k, _ in dated]
+    best: list[int] = []  # best[n]: the last position among the n+1 earliest new periods
+    for _, j in dated:
+        best.append(max(j, best[-1]) if best else j)
+    out: list[int] = []
+    for p in olds:
+        k = chrono(p)
+        n = bisect.bisect_left(keys, k) if k is not None else 0
+        out.append(best[n - 1] if n else -1)
+    return out
 
 
 def _merge(
@@ -94,10 +136,21 @@ class PeriodOrder:
         pos = {olds[i].label: i for i in range(len(olds))}
         mapping = {pos[o]: new_pos[n] for o, n in self.mapping.items()}
         first_backlog = next((j for j, p in enumerate(news) if p.backlog), len(news))
+        earlier = _chrono_floor(olds, news)
+        # The new position of the next mapped old period: a vanished row never jumps past it.
+        ceiling = [len(news)] * len(olds)
+        nxt = len(news)
+        for i in range(len(olds) - 1, -1, -1):
+            ceiling[i] = nxt
+            if i in mapping:
+                nxt = mapping[i]
 
         def floor(i: int) -> int:
-            # A vanished backlog-like row stays behind every dated row of the new version.
-            return first_backlog - 1 if olds[i].backlog else -1
+            # A vanished backlog-like row stays behind every dated row of the new version; a
+            # vanished dated row stays behind the new rows its label says are earlier.
+            if olds[i].backlog:
+                return first_backlog - 1
+            return min(earlier[i], ceiling[i] - 1)
 
         old_ranks, new_ranks = _merge(len(olds), len(news), mapping, floor)
         self.size = len(olds) + len(news) - len(mapping)

@@ -28,13 +28,19 @@ def parse_text(
 def _parse(
     text: str | bytes, fmt: str | None, options: ParseOptions | None, ctx: Context
 ) -> Roadmap:
-    decoded = decode(text)
+    options = options or ParseOptions()
+    decoded = decode(text, options.max_bytes)
     if fmt is None:
         fmt = sniff(decoded)
     elif fmt not in FORMATS:
         raise ParseError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     root = parse_tree(decoded, fmt)
-    return build_roadmap(root, options or ParseOptions(), ctx)
+    try:
+        return build_roadmap(root, options, ctx)
+    except RecursionError:
+        # The tree is at most 255 levels deep (load refuses deeper), which the readers handle
+        # with room to spare; this only fires when the caller's own stack is nearly full.
+        raise ParseError("input is nested too deeply to read") from None
 
 
 def view_context(root: etree._Element) -> Context:
@@ -68,7 +74,8 @@ def parse_document(doc: Document, options: ParseOptions | None = None) -> Roadma
     view = doc.bodies.get("view")
     if fmt == "storage" and view and ("<a " in body or "ri:user" in body):
         try:
-            ctx = view_context(parse_tree(decode(view), "view"))
+            max_bytes = options.max_bytes if options else ParseOptions().max_bytes
+            ctx = view_context(parse_tree(decode(view, max_bytes), "view"))
         except ParseError:
             ctx = Context()  # an unreadable view body only costs the nicer titles
     return _parse(body, fmt, options, ctx)

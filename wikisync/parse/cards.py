@@ -38,11 +38,13 @@ from wikisync.parse.inline import (
     walk_element,
 )
 
-# <Stage>: starts with a letter, no markup-ish characters, at most 60 characters.
+# <Stage>: starts with a letter, no markup-ish characters, at most 60 characters; only the last
+# one, and only when nothing but [orgs] and punctuation follows it (``Title <Pilot> [5]``).
 _STAGE = re.compile(r"<\s*([A-Za-z][^<>\[\]=\"'{}]{0,59}?)\s*>")
 # [orgs]: numbers and/or "All", separated by commas (or ; & /).
 _ORGS = re.compile(r"\[\s*((?:\d{1,4}|all)(?:\s*[,;&/]\s*(?:\d{1,4}|all))*)\s*,?\s*\]", re.I)
 _ORG_SPLIT = re.compile(r"\s*[,;&/]\s*")
+_ENTITY_TAIL = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*)$")
 _DASHY = re.compile("[-‐‑‒–—―_]")
 _DASH_LINE = re.compile("[\\s\ue004\ue005]*[-‐‑‒–—―_][-‐‑‒–—―_\\s\ue004\ue005]*")
 _CARD_BLOCKS = HEADINGS | {"p", "pre", "dt", "dd", "caption"}
@@ -159,7 +161,11 @@ def _orgs_of(group: str) -> tuple[str, ...]:
 
 
 def _clean(text: str) -> str:
-    return " ".join(text.split()).strip(" ,;")
+    text = " ".join(text.split()).lstrip(" ,;")
+    end = text.rstrip(" ,;")
+    if len(end) < len(text) and text[len(end)] == ";" and _ENTITY_TAIL.search(end):
+        return end + ";"  # "&amp;" typed as text keeps its ";": it is not a separator
+    return end
 
 
 def _merge_orgs(groups: list[tuple[str, ...]]) -> tuple[str, ...]:
@@ -183,18 +189,20 @@ def _parts(body: str) -> list[tuple[str, tuple[str, ...]]]:
     trailing = _clean(body[pos:])
     if any(ch.isalnum() for ch in trailing):
         pieces.append((trailing, ()))
-    merged: list[tuple[str, tuple[str, ...]]] = []
+    grouped: list[tuple[str, list[tuple[str, ...]]]] = []
     for text, orgs in pieces:
-        if not text and merged:  # "[1], [2]" after a part: more orgs for the same part
-            prev_text, prev_orgs = merged[-1]
-            merged[-1] = (prev_text, _merge_orgs([prev_orgs, orgs]))
+        if not text and grouped:  # "[1], [2]" after a part: more orgs for the same part
+            grouped[-1][1].append(orgs)
         else:
-            merged.append((text, orgs))
-    if len(merged) > 1 and not merged[0][0]:  # orgs before any text belong to the next part
-        _, orgs0 = merged.pop(0)
-        text1, orgs1 = merged[0]
-        merged[0] = (text1, _merge_orgs([orgs0, orgs1]))
-    return merged
+            grouped.append((text, [orgs]))
+    if len(grouped) > 1 and not grouped[0][0]:  # orgs before any text belong to the next part
+        _, orgs0 = grouped.pop(0)
+        grouped[0] = (grouped[0][0], orgs0 + grouped[0][1])
+    return [(text, _merge_orgs(groups)) for text, groups in grouped]
+
+
+def _is_text(rest: str) -> bool:
+    return any(ch.isalnum() for ch in rest)
 
 
 def _lozenges(marked: str) -> tuple[list[str], list[str]]:
@@ -241,6 +249,8 @@ def parse_card(marked: str) -> Card | None:
     extra: list[str] = []  # lozenges after the text that are not the stage: tags, not title
     stages = list(_STAGE.finditer(body)) if "<" in body else []
     m = stages[-1] if stages else None  # the last one: "title <Stage> [orgs]"
+    if m and _is_text(_ORGS.sub("", body[m.end() :])):
+        m = None  # words after it: "<script> text" is title text, not a stage
     if m:
         stage = " ".join(m.group(1).split())
         body = body[: m.start()] + " " + body[m.end() :]
@@ -283,17 +293,25 @@ def parse_cell(cell: etree._Element, ctx: Context = EMPTY_CONTEXT) -> list[Card]
     if _blank(cell):
         return []
     cards: list[Card] = []
-    prev = ""
+    run: list[str] = []  # the blocks of cards[-1]: a block, then the title-less ones after it
     for marked in split_cell(cell, ctx):
         card = parse_card(marked)
         if card is None:
             continue
         if not card.title and cards:
-            prev = prev + BREAK + marked
-            merged = parse_card(prev)
-            if merged is not None:
-                cards[-1] = merged
-                continue
+            run.append(marked)
+            continue
+        _flush(cards, run)
         cards.append(card)
-        prev = marked
+        run = [marked]
+    _flush(cards, run)
     return cards
+
+
+def _flush(cards: list[Card], run: list[str]) -> None:
+    """Re-read the last card with its continuation blocks, once per run (not once per block:
+    a cell of thousands of ``[1]`` paragraphs must stay linear)."""
+    if len(run) > 1:
+        merged = parse_card(BREAK.join(run))
+        if merged is not None:
+            cards[-1] = merged

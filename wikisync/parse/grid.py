@@ -4,7 +4,8 @@ Every slot a cell covers holds the SAME ``Cell`` object, so a spanning cell stay
 identity (``is``) tells whether two slots belong together. Spans come from untrusted pages, so
 they are clamped: non-numeric, zero or negative → 1, rowspan ≤ the rows left, colspan ≤
 ``MAX_COLS``; overlapping spans never crash (a later cell takes the next free slot and a span
-never overwrites an earlier cell's slot).
+never overwrites an earlier cell's slot). A table needing more than ``MAX_SLOTS`` slots or
+``MAX_COLS`` columns is a ParseError, raised before the memory is spent.
 """
 
 from __future__ import annotations
@@ -77,13 +78,23 @@ def _span(value: str | None, limit: int) -> int:
     return min(n, limit)
 
 
+def _too_large() -> ParseError:
+    return ParseError(f"table is too large: its rows and spans cover more than {MAX_SLOTS:,} cells")
+
+
 def build_grid(table: etree._Element) -> Grid:
-    """Expand the spans of ``table``'s direct rows into a rectangular grid."""
+    """Expand the spans of ``table``'s direct rows into a rectangular grid.
+
+    Work and memory are bounded by ``MAX_SLOTS`` whatever the spans say: every slot the grid
+    allocates (spanned, padded or plain) is counted, and a table that needs more is an error,
+    as is a row with more than ``MAX_COLS`` cells (never a silently cut-off table).
+    """
     trs = direct_rows(table)
     n = len(trs)
     slots: list[list[Cell | None]] = [[] for _ in range(n)]
     cells: list[Cell] = []
-    used = 0
+    allocated = 0  # slots in ``slots``, padding included
+    spanned = 0  # slots visited by spanning cells
     for r, (tr, in_head) in enumerate(trs):
         row = slots[r]
         c = 0
@@ -95,7 +106,7 @@ def build_grid(table: etree._Element) -> Grid:
             while c < len(row) and row[c] is not None:
                 c += 1
             if c >= MAX_COLS:
-                break
+                raise ParseError(f"table is too wide: a row has more than {MAX_COLS} columns")
             left -= 1
             header = tag == "th" or "confluenceTh" in (td.get("class") or "")
             rs_attr = td.get("rowspan")
@@ -105,28 +116,35 @@ def build_grid(table: etree._Element) -> Grid:
                 cells.append(cell)
                 if c == len(row):
                     row.append(cell)
+                    allocated += 1
                 else:
                     row[c] = cell
                 c += 1
-                used += 1
                 continue
             rs = _span(rs_attr, n - r)
             cs = _span(cs_attr, max(1, MAX_COLS - c - left))  # leave room for the rest
-            used += rs * cs
-            if used > MAX_SLOTS:
-                raise ParseError("table is too large (its spans cover more than 4 million cells)")
+            spanned += rs * cs  # overlapping spans revisit slots: bound that work too
+            if spanned > MAX_SLOTS:
+                raise _too_large()
             cell = Cell(td, r, c, rs, cs, header, in_head)
             cells.append(cell)
             end = c + cs
             for rr in range(r, r + rs):
                 target = slots[rr]
                 if len(target) < end:
+                    allocated += end - len(target)
+                    if allocated > MAX_SLOTS:
+                        raise _too_large()
                     target.extend([None] * (end - len(target)))
                 for cc in range(c, end):
                     if target[cc] is None:
                         target[cc] = cell
             c = end
+        if allocated > MAX_SLOTS:
+            raise _too_large()
     width = max((len(row) for row in slots), default=0)
+    if n * width > MAX_SLOTS:
+        raise _too_large()
     for row in slots:
         if len(row) < width:
             row.extend([None] * (width - len(row)))
@@ -137,6 +155,8 @@ def _drop_spanned_columns(rows: list[list[Cell | None]], width: int) -> list[lis
     """Remove columns where no cell starts: every slot continues the cell on its left, or is
     empty. They carry nothing (``colspan="1000"`` over a 3-column table) and dropping a whole
     column keeps every row aligned."""
+    if width == 0:  # rows without cells (``<table><tr></tr></table>``)
+        return rows
     keep = [0]
     for c in range(1, width):
         for row in rows:

@@ -5,6 +5,11 @@ and attribute names (``ac:structured-macro``, ``ri:account-id``) and knows the H
 entities (``&nbsp;``, ``&rsquo;``) that make storage XHTML invalid XML. What it does not keep is
 CDATA, so CDATA sections are turned into escaped text first. It never fetches anything and never
 expands entities declared in a DOCTYPE (the internal subset is removed before parsing).
+
+Everything here sees untrusted input, so every step is linear in the input size (plain scans with
+``str.find`` and anchored matches, no backtracking over the whole text), the input size is capped
+(``ParseOptions.max_bytes``), and libxml2's own limits (255 levels of nesting, 10 MB text
+nodes) are errors rather than the silently truncated tree libxml2 would otherwise return.
 """
 
 from __future__ import annotations
@@ -27,16 +32,40 @@ _VIEW_CLASS = re.compile(
     r"""|status-macro|confluence-userlink)\b"""
 )
 _WHOLE_DOC = re.compile(r"<!DOCTYPE\s+html|<html[\s>]", re.IGNORECASE)
-_CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
-# A DOCTYPE, with or without an internal subset ([...] may hold <!ENTITY ...> definitions).
-_DOCTYPE = re.compile(r"<!DOCTYPE(?:[^\[>]*)(?:\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
+_CDATA_OPEN, _CDATA_CLOSE = "<![CDATA[", "]]>"
+# A DOCTYPE (or a comment to skip): its start; what can end its head (a quote, the internal
+# subset or ">"); what to skip inside the subset (quoted values, comments); the subset's end.
+_DOCTYPE_OPEN = re.compile(r"<!DOCTYPE|<!--", re.IGNORECASE)
+_DOCTYPE_HEAD = re.compile(r"[\[>\"']")
+_SUBSET_STOP = re.compile(r"[\]\"']|<!--")
+_SUBSET_END = re.compile(r"\]\s*>")
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0e-\x1f\x7f]")
 
+#: libxml2's nesting limit without XML_PARSE_HUGE: deeper content is cut off, so it is an error.
+MAX_DEPTH = 255
 
-def decode(data: str | bytes) -> str:
-    """Validate and decode raw input; every failure is a one-line ParseError."""
+
+def _check_size(size: int, max_bytes: int | None) -> None:
+    if max_bytes is not None and max_bytes > 0 and size > max_bytes:
+        raise ParseError(
+            f"input is {_mb(size)}, over the {_mb(max_bytes)} limit; raise "
+            "[page.parse] max_bytes in the config to read it"
+        )
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n} bytes"
+
+
+def decode(data: str | bytes, max_bytes: int | None = None) -> str:
+    """Validate and decode raw input; every failure is a one-line ParseError.
+
+    ``max_bytes`` (UTF-8 bytes; None or ≤ 0: no limit) is checked before any other work, so
+    an oversized page is refused in constant time and memory.
+    """
     if isinstance(data, bytes | bytearray | memoryview):
         raw = bytes(data)
+        _check_size(len(raw), max_bytes)
         if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             raise ParseError("input is UTF-16 text; save it as UTF-8")
         if b"\x00" in raw:
@@ -47,6 +76,10 @@ def decode(data: str | bytes) -> str:
             raise ParseError("input is not UTF-8 text") from exc
     elif isinstance(data, str):
         text = data[1:] if data.startswith("\ufeff") else data
+        if max_bytes is not None and max_bytes > 0:
+            _check_size(len(text), max_bytes)  # characters ≤ bytes: refuses early, cheaply
+            if not text.isascii():
+                _check_size(len(text.encode("utf-8", "surrogatepass")), max_bytes)
     else:
         raise ParseError(f"cannot parse a {type(data).__name__}; expected text or bytes")
     if not text.strip():
@@ -87,18 +120,93 @@ def sniff(text: str) -> str:
     return "storage"
 
 
-def _cdata_to_text(match: re.Match[str]) -> str:
-    return html.escape(match.group(1), quote=False)
+def cdata_to_text(text: str) -> str:
+    """Replace each CDATA section by its escaped text (the HTML parser would drop it).
+
+    An unterminated section is left for the HTML parser (it reads it as a bogus comment).
+    """
+    out: list[str] = []
+    pos = 0
+    while True:
+        start = text.find(_CDATA_OPEN, pos)
+        if start < 0:
+            break
+        end = text.find(_CDATA_CLOSE, start + len(_CDATA_OPEN))
+        if end < 0:
+            break  # no later section can be terminated either
+        out.append(text[pos:start])
+        out.append(html.escape(text[start + len(_CDATA_OPEN) : end], quote=False))
+        pos = end + len(_CDATA_CLOSE)
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def strip_doctypes(text: str) -> str:
+    """Remove every ``<!DOCTYPE …>``, internal subset (entity definitions) included.
+
+    Quoted values and comments inside the subset may hold ``]`` and ``>``; they are skipped
+    whole. A declaration that never ends is an error: everything after it would be DTD.
+    """
+    out: list[str] = []
+    pos = at = 0  # copied up to ``pos``; searching from ``at``
+    while True:
+        m = _DOCTYPE_OPEN.search(text, at)
+        if m is None:
+            break
+        if m.group() == "<!--":  # a DOCTYPE quoted in a comment is not one
+            close = text.find("-->", m.end())
+            if close < 0:
+                break
+            at = close + 3
+            continue
+        out.append(text[pos : m.start()])
+        pos = at = _doctype_end(text, m.end())
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _doctype_end(text: str, i: int) -> int:
+    """Index just after the DOCTYPE whose name starts at ``i``."""
+    in_subset = False
+    while True:
+        stop = (_SUBSET_STOP if in_subset else _DOCTYPE_HEAD).search(text, i)
+        if stop is None:
+            raise ParseError("input has a <!DOCTYPE> declaration that never ends")
+        token = stop.group()
+        if token in ("'", '"'):
+            close = text.find(token, stop.end())
+            if close < 0:
+                raise ParseError("input has a <!DOCTYPE> declaration with an unclosed quote")
+            i = close + 1
+        elif token == "<!--":
+            close = text.find("-->", stop.end())
+            if close < 0:
+                raise ParseError("input has a <!DOCTYPE> declaration that never ends")
+            i = close + 3
+        elif token == ">":
+            return stop.end()
+        elif token == "[":
+            in_subset = True
+            i = stop.end()
+        else:  # "]": the subset ends here when "]" is followed by ">"
+            end = _SUBSET_END.match(text, stop.start())
+            if end is not None:
+                return end.end()
+            i = stop.end()
 
 
 def parse_tree(text: str, fmt: str) -> etree._Element:
     """Parse decoded text of format ``fmt`` into the root ``<html>`` element."""
     if fmt not in FORMATS:
         raise ParseError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    if "<![CDATA[" in text:
-        text = _CDATA.sub(_cdata_to_text, text)
+    if _CDATA_OPEN in text:
+        text = cdata_to_text(text)
     if "<!" in text:
-        text = _DOCTYPE.sub("", text)
+        text = strip_doctypes(text)
     if any(chr(cp) in text for cp in STRIP_CHARS):  # `in` is a C scan; a regex is 500x slower
         text = text.translate(STRIP_CHARS)
     parser = etree.HTMLParser(
@@ -113,6 +221,31 @@ def parse_tree(text: str, fmt: str) -> etree._Element:
         root = etree.fromstring(text.encode("utf-8", "replace"), parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
         raise ParseError(f"input is not readable HTML or XML: {exc}") from exc
+    _check_fatal(parser)
     if root is None:
         raise ParseError("input is not readable HTML or XML")
     return root
+
+
+def _check_fatal(parser: etree.HTMLParser) -> None:
+    """libxml2 recovers from a fatal error by cutting the tree short; refuse that tree.
+
+    Reading a truncated page would make every card after the cut look deleted. libxml2 keeps
+    reporting fatal errors after it stops logging ordinary ones, so the log always has them.
+    """
+    fatals = parser.error_log.filter_from_fatals()
+    if not fatals:
+        return
+    first = fatals[0]
+    message = " ".join(str(first.message).split())
+    if first.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+        if "depth" in message.lower():
+            raise ParseError(
+                f"input is nested more than {MAX_DEPTH} elements deep (line {first.line}); "
+                "refusing a page the HTML parser would cut short"
+            )
+        raise ParseError(
+            f"input has a text run or attribute over 10 MB (line {first.line}); refusing a "
+            "page the HTML parser would cut short"
+        )
+    raise ParseError(f"input is not readable HTML or XML: {message} (line {first.line})")

@@ -71,6 +71,7 @@ class _Reader:
         self.options = options
         self._labels: dict[Cell, tuple[str, tuple[str, ...]]] = {}
         self._headers: dict[Cell, bool] = {}
+        self.small_tables = 0  # tables skipped for having fewer than 2 rows or columns
 
     def label(self, cell: Cell) -> tuple[str, tuple[str, ...]]:
         got = self._labels.get(cell)
@@ -185,6 +186,7 @@ def _analyse(table: etree._Element, index: int, reader: _Reader, explicit: bool)
     rows = grid.rows
     height, width = grid.height, grid.width
     if height < 2 or width < 2:
+        reader.small_tables += 1
         return None
     h = 0
     while h < height - 1 and (
@@ -261,6 +263,7 @@ def _choose(root: etree._Element, reader: _Reader) -> _Layout:
             f"{len(tables)} top-level table(s)"
         )
     candidates: list[_Layout] = []
+    refused: ParseError | None = None  # a table too big to read; an error only if none is left
     for i, table in enumerate(tables):
         if options.table_index is not None and i != options.table_index:
             continue
@@ -268,7 +271,11 @@ def _choose(root: etree._Element, reader: _Reader) -> _Layout:
             heading = heading_before(table, reader.ctx) or ""
             if options.table_heading.casefold() not in heading.casefold():
                 continue
-        layout = _analyse(table, i, reader, explicit)
+        try:
+            layout = _analyse(table, i, reader, explicit)
+        except ParseError as exc:
+            refused = refused or exc
+            continue
         if layout is None:
             continue
         if options.table_header:
@@ -277,6 +284,13 @@ def _choose(root: etree._Element, reader: _Reader) -> _Layout:
                 continue
         candidates.append(layout)
     if not candidates:
+        if refused is not None:
+            raise refused
+        if reader.small_tables == len(tables):
+            raise ParseError(
+                "no roadmap table found: a roadmap needs a header and at least one period, "
+                "but every table on the page has fewer than 2 rows or 2 columns"
+            )
         wanted = [
             f"{k}={v!r}"
             for k, v in (
