@@ -131,6 +131,21 @@ def test_identical_bodies_are_a_no_op(store: Store) -> None:
     assert store.roadmap(again) == roadmap()
 
 
+def test_a_restore_is_a_version_of_its_own(store: Store) -> None:
+    a1, _ = store.put(PAGE, doc("<p>a</p>", version=1, when="2021-01-01T00:00:00Z"), roadmap())
+    store.put(PAGE, doc("<p>b</p>", version=2, when="2021-01-02T00:00:00Z"), roadmap("B"))
+    # v1's content again, as v3: a revert, stored so the history shows it
+    a3, created = store.put(
+        PAGE, doc("<p>a</p>", version=3, when="2021-01-03T00:00:00Z"), roadmap()
+    )
+    assert created and a3.hash == a1.hash and a3.version == 3
+    # the same version (or an unversioned copy) again: a no-op
+    assert store.put(PAGE, doc("<p>a</p>", version=3), roadmap())[1] is False
+    assert store.put(PAGE, doc("<p>a</p>", version=1), roadmap())[1] is False
+    assert store.put(PAGE, doc("<p>b</p>"), roadmap("B"))[1] is False
+    assert [s.version for s in store.snapshots(PAGE)] == [1, 2, 3]
+
+
 def test_when_defaults_to_now(store: Store) -> None:
     snap, _ = store.put(PAGE, doc("<p>a</p>"), roadmap())
     assert snap.when == snap.stored_at and snap.when.endswith("Z")

@@ -152,13 +152,14 @@ def test_same_content_is_recorded_not_refetched(fake: FakeConfluence, cfg: Path)
     bodies = len(fake.body_requests())
     assert run(cfg, "sync")[1] == f"{PAGE}: up to date (v2)\n"
     assert len(fake.body_requests()) == bodies
-    # a restore of an older content: said on stderr, the store is left as it is
+    # a restore of an older content is a version of its own: the revert is in the history
     edit(fake, 3)
     run(cfg, "sync")
     fake.add_version(PID, V[1], VIEW)
-    code, out, err = run(cfg, "sync")
-    assert code == 0 and out == ""
-    assert err.startswith("wikisync: warning: roadmap: v4 has the same content as the older v1")
+    code, out, err = run(cfg, "sync", "--exit-code")
+    assert (code, err) == (1, "")
+    assert out.startswith(f"{PAGE}: v4 stored\n{PAGE}: changes from v3 to v4\n")
+    assert "Moved “Onboarding Course” from Q4 to Backlog, organisations Appsembler → none." in out
     check_consistent(cfg.parent / "store")
 
 

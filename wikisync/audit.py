@@ -35,7 +35,6 @@ from wikisync.model import (
     ChangeSet,
     Item,
     Roadmap,
-    VersionRef,
     Where,
     WrittenChange,
 )
@@ -245,8 +244,8 @@ class _Versions:
     def changeset(self, a: int, b: int) -> ChangeSet:
         if (a, b) not in self._sets:
             self._sets[(a, b)] = ChangeSet(
-                old=_ref(self.snaps[a]),
-                new=_ref(self.snaps[b]),
+                old=self.snaps[a].version_ref(),
+                new=self.snaps[b].version_ref(),
                 changes=self.diff(a, b),
                 date=self.day(b),
                 old_roadmap=self.roadmaps[a],
@@ -279,16 +278,6 @@ class _Versions:
             f"no stored version on or after {date} "
             f"(the last is {self.name(last)} of {self.day(last)})"
         )
-
-
-def _ref(snap: Snapshot) -> VersionRef:
-    return VersionRef(
-        ref=f"{snap.page}@{snap.id}",
-        version=snap.version,
-        when=snap.when,
-        author=snap.author,
-        hash=snap.hash,
-    )
 
 
 # --------------------------------------------------------------------------- similarity

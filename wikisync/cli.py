@@ -148,14 +148,7 @@ class App:
             return self.parse(doc, cfg.name, label=f"{cfg.name}@live"), ref, cfg.name
         snap = self.snapshot_of(arg)
         if snap is not None:
-            ref = VersionRef(
-                ref=f"{snap.page}@{snap.id}",
-                version=snap.version,
-                when=snap.when,
-                author=snap.author,
-                hash=snap.hash,
-            )
-            return self.store.roadmap(snap), ref, snap.page
+            return self.store.roadmap(snap), snap.version_ref(), snap.page
         doc = load_source(arg, store=self.store, stdin=sys.stdin.buffer, live=self.live(page))
         meta = doc.meta
         ref = VersionRef(ref=arg, version=meta.version, when=meta.when, author=meta.author)
@@ -355,7 +348,7 @@ def history_cmd(app: App, page: str, fmt: str) -> None:
     prev_snap, prev = snaps[0], app.store.roadmap(snaps[0])
     for snap in snaps[1:]:
         cur = app.store.roadmap(snap)
-        old_ref, new_ref = _ref(prev_snap), _ref(snap)
+        old_ref, new_ref = prev_snap.version_ref(), snap.version_ref()
         changesets.append(
             ChangeSet(
                 old=old_ref,
@@ -369,16 +362,6 @@ def history_cmd(app: App, page: str, fmt: str) -> None:
         prev_snap, prev = snap, cur
     changesets.reverse()
     click.echo(render_history(changesets, fmt, app.render_options(page)), nl=False)
-
-
-def _ref(snap: Snapshot) -> VersionRef:
-    return VersionRef(
-        ref=f"{snap.page}@{snap.id}",
-        version=snap.version,
-        when=snap.when,
-        author=snap.author,
-        hash=snap.hash,
-    )
 
 
 @cli.command("reparse")
@@ -460,9 +443,7 @@ def sync_cmd(
     with store_lock(app.store, wait):
         for cfg in cfgs:
             result = sync_page(app.store, cfg)
-            if result.status == "same":
-                click.echo(f"wikisync: warning: {result.note}", err=True)
-            elif not quiet and result.note:
+            if not quiet and result.note:
                 click.echo(result.note)
             for entry in result.entries:
                 if entry.text:

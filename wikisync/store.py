@@ -49,7 +49,7 @@ from typing import Any
 
 from wikisync import __version__
 from wikisync.errors import StoreError
-from wikisync.model import Document, Roadmap, SourceMeta
+from wikisync.model import Document, Roadmap, SourceMeta, VersionRef
 
 SCHEMA_SNAPSHOT = "wikisync.snapshot/1"
 LOCK_NAME = ".wikisync.lock"
@@ -88,6 +88,16 @@ class Snapshot:
     stored_at: str
     formats: tuple[str, ...]
     meta: SourceMeta
+
+    def version_ref(self) -> VersionRef:
+        """This snapshot as one side of a diff."""
+        return VersionRef(
+            ref=f"{self.page}@{self.id}",
+            version=self.version,
+            when=self.when,
+            author=self.author,
+            hash=self.hash,
+        )
 
 
 def validate_page_name(page: str) -> str:
@@ -222,6 +232,7 @@ class Store:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+        self._loaded: dict[Path, tuple[tuple[int, int, int], Snapshot]] = {}
 
     # ------------------------------------------------------------------ listing
 
@@ -248,12 +259,28 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot read {pdir}: {_os_message(exc)}") from exc
         snaps = [
-            self._load_snapshot(page, Path(e.path))
+            self._cached_snapshot(page, Path(e.path))
             for e in entries
             if e.is_dir() and not e.name.startswith(".")
         ]
         snaps.sort(key=lambda s: (_parse_when(s.when), s.version or 0, s.id))
         return snaps
+
+    def _cached_snapshot(self, page: str, path: Path) -> Snapshot:
+        """Each meta.json is parsed once per Store while it is unchanged (a stat tells), so
+        listing after each put costs a stat per snapshot, not a parse: a backfill of N
+        versions is not quadratic in JSON parsing, and a hand edit is still noticed."""
+        try:
+            st = os.stat(path / "meta.json")
+        except OSError:
+            return self._load_snapshot(page, path)  # says what is wrong
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        cached = self._loaded.get(path)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        snap = self._load_snapshot(page, path)
+        self._loaded[path] = (key, snap)
+        return snap
 
     def _load_snapshot(self, page: str, path: Path) -> Snapshot:
         meta_path = path / "meta.json"
@@ -306,7 +333,13 @@ class Store:
     # ------------------------------------------------------------------ writing
 
     def put(self, page: str, doc: Document, roadmap: Roadmap) -> tuple[Snapshot, bool]:
-        """Store a version; returns (snapshot, created). Identical bodies are a no-op."""
+        """Store a version; returns (snapshot, created).
+
+        Storing an identical body again is a no-op: the same as the latest snapshot (a
+        title-only edit), or as an older one of the same version number (or of none). An older
+        content coming back under a new version number is a restore: it is a version of its
+        own, so the history shows the revert.
+        """
         pdir = self._page_dir(page)
         if not doc.bodies:
             raise StoreError(f"cannot store a document without a body for page {page!r}")
@@ -314,8 +347,11 @@ class Store:
         if unknown:
             raise StoreError(f"cannot store unknown body format(s) {', '.join(unknown)}")
         digest = content_hash(doc.bodies)
-        for snap in self.snapshots(page):
-            if snap.hash == digest:
+        snaps = self.snapshots(page)
+        for snap in snaps:
+            if snap.hash == digest and (
+                snap is snaps[-1] or doc.meta.version is None or snap.version == doc.meta.version
+            ):
                 return snap, False
 
         now = _now()

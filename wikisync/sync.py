@@ -14,9 +14,9 @@ new version, ``catch_up_changelog`` appends the entries missing for consecutive 
 after the newest marked snapshot, so a run killed between ``put`` and the append is repaired by
 the next run, and nothing is appended twice.
 
-Identical bodies. The store keeps one snapshot per distinct content, so a version whose bodies
-equal a stored one (a title-only edit, a restore) gets no snapshot of its own. Its number is
-recorded in ``NAME/.wikisync-versions.json`` so sync does not download it again on every run.
+Identical bodies. A version whose bodies equal the latest snapshot's (a title-only edit) gets
+no snapshot of its own. Its number is recorded in ``NAME/.wikisync-versions.json`` so sync
+does not download it again on every run. (A restore of an older content is a new snapshot.)
 """
 
 from __future__ import annotations
@@ -326,17 +326,6 @@ def _label(snap: Snapshot) -> str:
     return f"v{snap.version}" if snap.version is not None else snap.id
 
 
-def version_ref(snap: Snapshot) -> VersionRef:
-    """What a stored snapshot is, as a side of a diff."""
-    return VersionRef(
-        ref=f"{snap.page}@{snap.id}",
-        version=snap.version,
-        when=snap.when,
-        author=snap.author,
-        hash=snap.hash,
-    )
-
-
 def render_options(cfg: PageConfig) -> RenderOptions:
     return RenderOptions(period_names=dict(cfg.period_names), template_dir=cfg.template_dir)
 
@@ -376,8 +365,8 @@ def _entry(
     text = ""
     if changes:
         cs = ChangeSet(
-            old=version_ref(old),
-            new=version_ref(new),
+            old=old.version_ref(),
+            new=new.version_ref(),
             changes=changes,
             date=new.when[:10],
             old_roadmap=old_rm,
@@ -431,7 +420,7 @@ class SyncResult:
     """What one page's sync did; ``note`` is its one-line summary, ``error`` its failure."""
 
     page: str
-    status: str = "error"  # up to date | first | stored | same | error
+    status: str = "error"  # up to date | first | stored | error
     version: int | None = None
     entries: list[Entry] = field(default_factory=list)
     note: str = ""
@@ -491,15 +480,8 @@ def _sync(store: Store, cfg: PageConfig, client: ConfluenceClient, result: SyncR
     if not created:
         if version is not None:
             _record_same(store, name, version, snap.id)
-        if snaps and snap.id == snaps[-1].id:
-            result.status = "up to date"
-            result.note = f"{name}: up to date ({shown}, same content as {_label(snap)})"
-        else:
-            result.status = "same"
-            result.note = (
-                f"{name}: {shown} has the same content as the older {_label(snap)} (a "
-                "restore?); the store keeps one snapshot per content, so no entry was written"
-            )
+        result.status = "up to date"
+        result.note = f"{name}: up to date ({shown}, same content as {_label(snap)})"
         return
     result.entries += catch_up_changelog(store, cfg)
     if not snaps:
@@ -683,7 +665,7 @@ def live_changeset(store: Store, cfg: PageConfig, doc: Document) -> ChangeSet | 
     when = doc.meta.when
     new_ref = VersionRef(ref=f"{cfg.name}@live", version=version, when=when, author=doc.meta.author)
     return ChangeSet(
-        old=version_ref(base),
+        old=base.version_ref(),
         new=new_ref,
         changes=diff_roadmaps(base_rm, live),
         date=when[:10] if when else _today(),
