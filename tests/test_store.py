@@ -105,7 +105,7 @@ def test_put_writes_layout_and_round_trips(store: Store) -> None:
     assert meta["source"] == d.meta.to_json()
     assert meta["stored_at"].endswith("Z")
     rm_text = (snap.path / "roadmap.json").read_text()
-    assert rm_text == json.dumps(roadmap().to_json(), sort_keys=True, indent=2) + "\n"
+    assert rm_text == json.dumps(roadmap().to_json(), sort_keys=True, separators=(",", ":")) + "\n"
     assert store.document(snap) == d
     assert store.roadmap(snap) == roadmap()
     assert store.pages() == [PAGE]

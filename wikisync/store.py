@@ -170,7 +170,9 @@ def _replace_file(path: Path, data: bytes) -> None:
 
 
 def _roadmap_bytes(roadmap: Roadmap) -> bytes:
-    text = json.dumps(roadmap.to_json(), sort_keys=True, indent=2, ensure_ascii=False)
+    """Compact on purpose: ``indent`` makes json fall back to its pure-Python encoder, a third
+    of a backfill's time. ``wikisync parse NAME@vN --format json`` prints it readably."""
+    text = json.dumps(roadmap.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return (text + "\n").encode("utf-8")
 
 

@@ -6,6 +6,7 @@ versions, ``classify`` turns pairs and leftovers into ``Change`` objects in read
 
 from __future__ import annotations
 
+from wikisync._gc import paused_gc
 from wikisync.diff.classify import classify
 from wikisync.diff.match import Matching, match_items, match_roadmaps, normalize_title
 from wikisync.diff.periods import PeriodOrder, map_periods
@@ -25,5 +26,6 @@ __all__ = [
 
 def diff_roadmaps(old: Roadmap, new: Roadmap) -> list[Change]:
     """Classified changes from ``old`` to ``new``, in CATEGORIES / period / lane / title order."""
-    order = PeriodOrder(old, new)
-    return classify(match_roadmaps(old, new, order), old, new, order)
+    with paused_gc():
+        order = PeriodOrder(old, new)
+        return classify(match_roadmaps(old, new, order), old, new, order)

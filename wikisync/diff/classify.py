@@ -23,7 +23,7 @@ from wikisync.diff.periods import PeriodOrder, Side, lane_ranks
 from wikisync.model import ASPECTS, CATEGORIES, Change, FieldChange, Item, Roadmap
 
 #: A deleted and an added card in one lane with at least this title similarity are related.
-RELATED_THRESHOLD = 40.0
+RELATED_THRESHOLD = 60.0
 #: Each shared significant word (up to three) counts this much towards relatedness.
 SHARED_WORD_WEIGHT = 10.0
 

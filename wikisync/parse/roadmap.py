@@ -10,7 +10,6 @@ the header rows).
 from __future__ import annotations
 
 import bisect
-import gc
 import hashlib
 import re
 from collections.abc import Hashable
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from wikisync._gc import paused_gc
 from wikisync.errors import ParseError
 from wikisync.model import Item, Lane, ParseOptions, Period, Roadmap
 from wikisync.parse.cards import Card, parse_cell
@@ -652,15 +652,8 @@ def _build(layout: _Layout, reader: _Reader, legend: dict[str, str]) -> _Built:
 
 def build_roadmap(root: etree._Element, options: ParseOptions, ctx: Context) -> Roadmap:
     """The roadmap of a parsed page: its table, legend and Change History."""
-    # A big page allocates hundreds of thousands of small acyclic objects; the cyclic
-    # collector would re-scan them all several times for nothing (~20% of the parse).
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return _build_roadmap(root, options, ctx)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _build_roadmap(root: etree._Element, options: ParseOptions, ctx: Context) -> Roadmap:
