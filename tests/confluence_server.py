@@ -3,7 +3,9 @@
 Reusable by every feature that talks to a wiki: pages live in memory as lists of versions, the
 routes answer with the shapes the real REST API uses (see /work/shared/REFERENCE.md §3), and hooks
 inject the faults a real site produces (429 with Retry-After, 5xx, slow answers, truncated bodies,
-redirects, a looping cursor). PUT checks the version number like Confluence does (409).
+redirects, a looping cursor, a body trickled a few bytes at a time, a connection hung up
+without an answer, a rate-limit storm lasting a given time). PUT checks the version number like
+Confluence does (409).
 
     fake = FakeConfluence(httpserver)
     fake.add_page("1812037671", "Roadmap", storage, view, space="AC")
@@ -18,8 +20,11 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
+import struct
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -69,7 +74,7 @@ class FakePage:
 class Fault:
     """A planned misbehaviour for the next ``times`` requests whose path matches ``path``."""
 
-    kind: str  # status | slow | truncate | cut | redirect
+    kind: str  # status | slow | truncate | cut | redirect | drip | hangup
     times: int
     path: re.Pattern[str] | None = None
     method: str | None = None
@@ -79,13 +84,23 @@ class Fault:
     content_type: str = "text/plain"
     seconds: float = 0.0
     location: str = ""
+    chunk: int = 0  # drip: bytes per write
+    until: float | None = None  # time.monotonic() after which the fault stops
+    skip: int = 0  # let this many matching requests through first
 
     def matches(self, request: Request) -> bool:
         if self.times <= 0:
             return False
+        if self.until is not None and time.monotonic() >= self.until:
+            return False
         if self.method and request.method != self.method:
             return False
-        return self.path is None or bool(self.path.search(request.path))
+        if self.path is not None and not self.path.search(request.path):
+            return False
+        if self.skip > 0:  # called once per request, under the server's lock
+            self.skip -= 1
+            return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -143,6 +158,8 @@ class FakeConfluence:
         self.next_in_header = True  # v2 listing: and in a Link header
         self.default_limit = 25
         self.max_limit: int | None = None  # cap the page size a listing honours (forces paging)
+        self.next_origin: str | None = None  # listings' next links: absolute, on this origin
+        self.links_base: str | None = None  # v1 ``_links.base`` as another host reports it
         self.files: dict[str, tuple[bytes, str]] = {}  # path -> (body, content type), any path
         self._lock = threading.RLock()
         httpserver.expect_request(re.compile(r"^/.*")).respond_with_handler(self._dispatch)
@@ -278,6 +295,35 @@ class FakeConfluence:
             Fault("redirect", times, _rx(path), status=status, location=to_origin.rstrip("/"))
         )
 
+    def storm(
+        self,
+        seconds: float,
+        *,
+        status: int = 429,
+        retry_after: str | None = "1",
+        path: str | None = None,
+    ) -> Fault:
+        """Every matching request gets ``status`` (with ``Retry-After``) for ``seconds``."""
+        fault = self.rate_limit(10**9, retry_after=retry_after, status=status, path=path)
+        fault.until = time.monotonic() + seconds
+        return fault
+
+    def drip(
+        self, interval: float, times: int = 1, *, chunk: int = 16, path: str | None = None
+    ) -> Fault:
+        """Answer normally (full Content-Length) but send ``chunk`` bytes every ``interval``
+        seconds: each read is quick, the whole body takes ``size / chunk * interval``."""
+        return self._add_fault(Fault("drip", times, _rx(path), seconds=interval, chunk=chunk))
+
+    def hangup(self, times: int = 1, *, path: str | None = None) -> Fault:
+        """Read the request, then drop the connection without a byte of answer (a reset)."""
+        return self._add_fault(Fault("hangup", times, _rx(path)))
+
+    def clear_faults(self) -> None:
+        """Forget every planned fault (the server behaves from now on)."""
+        with self._lock:
+            self.faults.clear()
+
     def add_file(self, path: str, body: str | bytes, content_type: str = "text/html") -> str:
         """Serve a plain file (a rendered page, an export) at ``path``; returns its URL."""
         data = body.encode("utf-8") if isinstance(body, str) else body
@@ -337,6 +383,9 @@ class FakeConfluence:
                 return Response("", fault.status, headers={"Location": location})
             if fault.kind == "slow":
                 time.sleep(fault.seconds)
+            if fault.kind == "hangup":
+                _hang_up(request)
+                return Response("", 500)  # never reaches the client: the socket is shut
         denied = self._check_auth(request)
         if denied is not None:
             return denied
@@ -348,6 +397,13 @@ class FakeConfluence:
             response.set_data(half)
             if fault.kind == "cut":
                 response.headers["Content-Length"] = str(len(data))
+        if fault is not None and fault.kind == "drip":
+            data = response.get_data()
+            headers = dict(response.headers)
+            headers["Content-Length"] = str(len(data))
+            return Response(
+                _trickle(data, fault.chunk, fault.seconds), response.status_code, headers=headers
+            )
         return response
 
     def _check_auth(self, request: Request) -> Response | None:
@@ -499,6 +555,8 @@ class FakeConfluence:
                 f"{self.context}/api/v2/pages/{page.id}/versions?limit={limit}&sort={sort}"
                 f"&cursor={_encode_cursor(nxt_offset)}"
             )
+            if self.next_origin:
+                nxt = self.next_origin.rstrip("/") + nxt
             if self.next_in_body:
                 links["next"] = nxt
             if self.next_in_header:
@@ -613,6 +671,10 @@ class FakeConfluence:
         if start + limit < len(ordered):
             nxt = start if self.sticky_cursor and start else start + limit
             links["next"] = f"/rest/api/content/{page.id}/version?start={nxt}&limit={limit}"
+            if self.next_origin:
+                links["next"] = self.next_origin.rstrip("/") + self.context + links["next"]
+        if self.links_base:
+            links["base"] = self.links_base
         if start > 0:
             links["prev"] = f"/rest/api/content/{page.id}/version?start={max(0, start - limit)}"
         return _json(
@@ -666,6 +728,20 @@ class FakeConfluence:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _trickle(data: bytes, chunk: int, interval: float) -> Iterator[bytes]:
+    for i in range(0, len(data), max(1, chunk)):
+        yield data[i : i + max(1, chunk)]
+        time.sleep(interval)
+
+
+def _hang_up(request: Request) -> None:
+    """Reset the connection: linger 0 makes the close that follows send RST, not FIN."""
+    sock = request.environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _rx(path: str | None) -> re.Pattern[str] | None:

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import click
 
 from wikisync import __version__
-from wikisync.config import Config, PageConfig, load_config
+from wikisync.config import Config, PageConfig, credentials_warning, load_config
 from wikisync.diff import diff_roadmaps
 from wikisync.errors import ParseError, WikisyncError
 from wikisync.model import ChangeSet, Document, Roadmap, VersionRef
@@ -80,6 +80,9 @@ class App:
     def config(self) -> Config:
         if self._config is None:
             self._config = load_config(Path(self.config_path) if self.config_path else None)
+            warning = credentials_warning(self._config)  # once per run: the config is cached
+            if warning:
+                click.echo(f"wikisync: warning: {warning}", err=True)
         return self._config
 
     @property

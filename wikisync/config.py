@@ -111,6 +111,42 @@ class Config:
         return self.pages.get(name) or PageConfig(name=name)
 
 
+# --------------------------------------------------------------------------- permissions
+
+
+def credentials_warning(config: Config) -> str | None:
+    """One line when the config file that names credentials can be read by other users.
+
+    The file holds no secret (those keys are refused) but it tells which account and which
+    environment variables do; like ssh with its own files, it should be 0600. "Can be read"
+    means the mode allows it and every directory above lets that class of user through, so a
+    file in a private directory (0700) is not reported.
+    """
+    if config.path is None:
+        return None
+    named = [p for p in config.pages.values() if p.auth in ("basic", "bearer")]
+    if not named:
+        return None
+    path = Path(config.path).resolve()
+    try:
+        mode = os.stat(path).st_mode & 0o777
+        dirs = [os.stat(d).st_mode for d in path.parents]
+    except OSError:
+        return None
+    who = []
+    if mode & 0o040 and all(m & 0o011 for m in dirs):
+        who.append("its group")
+    if mode & 0o004 and all(m & 0o001 for m in dirs):
+        who.append("other users")
+    if not who:
+        return None
+    page = named[0]
+    return (
+        f"{config.path} names credentials (page {page.name!r}: auth = {page.auth!r}) and is "
+        f"readable by {' and '.join(who)} (mode {mode:04o}); run: chmod 600 {config.path}"
+    )
+
+
 # --------------------------------------------------------------------------- loading
 
 

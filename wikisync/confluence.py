@@ -15,11 +15,17 @@ read errors, a bounded count, exponential backoff with ×0.7–1.3 jitter (urlli
 0 s before the first retry, which is exactly what Atlassian asks clients not to do), ``Retry-After``
 (seconds or HTTP date) and, for 429 without it, Cloud's ``X-RateLimit-Reset`` (ISO date). A server
 that asks for a longer wait than ``max_wait`` is not waited for: the 429 is reported at once.
+
+A total time bound per request (``total``): the socket timeouts only bound each read, so a server
+that trickles a byte every few seconds would hold a cron run for hours. A watchdog timer shuts
+the request's socket down when the bound passes (connect, headers, body, retries and waits
+included), and the request fails with one line saying so.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.utils
 import html
 import json
@@ -27,6 +33,8 @@ import logging
 import os
 import random
 import re
+import socket
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -40,6 +48,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth
 from requests.utils import get_netrc_auth
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     MaxRetryError,
@@ -58,8 +68,10 @@ __all__ = [
     "Auth",
     "ConfluenceClient",
     "ConfluenceHTTPError",
+    "DeadlineAdapter",
     "VersionInfo",
     "auth_from_env",
+    "deadline",
     "retry_after_seconds",
 ]
 
@@ -176,6 +188,126 @@ class ConfluenceHTTPError(FetchError):
         self.server_message = server_message
 
 
+# --------------------------------------------------------------------------- total time bound
+
+
+class Deadline:
+    """The wall-clock bound of one request: shuts its sockets down when the time is up.
+
+    Socket timeouts bound each read, not the request: a server that sends a byte now and then
+    never trips them. The watchdog timer breaks the blocked read from outside (``shutdown`` wakes
+    a thread blocked in ``recv``), and the retry policy stops retrying once the bound is near.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+        self.expired = False  # the watchdog fired: whatever failed after it, failed because of it
+        self.cut_short = False  # a retry was not made because its wait would pass the bound
+        self._conns: list[HTTPConnection] = []
+        self._socks: list[socket.socket] = []  # a response may outlive its connection's sock
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+    def watch(self, conn: HTTPConnection) -> None:
+        """Track a connection this request uses; refuse to start one after the bound."""
+        with self._lock:
+            if self.expired:
+                _shut(conn.sock)
+                raise _DeadlinePassed(f"no complete answer within {self.seconds:g} s")
+            if conn not in self._conns:
+                self._conns.append(conn)
+            sock = conn.sock
+            if isinstance(sock, socket.socket) and sock not in self._socks:
+                self._socks.append(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            socks = [*self._socks, *(c.sock for c in self._conns)]
+        for sock in socks:
+            _shut(sock)
+
+
+class _DeadlinePassed(OSError):
+    """Raised inside urllib3 (which retries OSErrors) when a request starts after its bound."""
+
+
+def _shut(sock: object) -> None:
+    if isinstance(sock, socket.socket):
+        # The plain socket's shutdown, also for TLS: SSLSocket.shutdown would unwrap the TLS
+        # object under the reading thread's feet.
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+_active = threading.local()
+
+
+def _current_deadline() -> Deadline | None:
+    return getattr(_active, "deadline", None)
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None) -> Iterator[Deadline | None]:
+    """Bound every request made on this thread (through a ``DeadlineAdapter``) to ``seconds``."""
+    if seconds is None:
+        yield None
+        return
+    dl = Deadline(seconds)
+    previous = _current_deadline()
+    _active.deadline = dl
+    dl._timer.start()
+    try:
+        yield dl
+    finally:
+        dl._timer.cancel()
+        _active.deadline = previous
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def request(self, *args: Any, **kw: Any) -> None:
+        dl = _current_deadline()
+        if dl is not None:
+            dl.watch(self)
+        super().request(*args, **kw)
+        if dl is not None:
+            dl.watch(self)  # connected by now: if the bound passed meanwhile, stop here
+
+
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
+    pass  # the MRO puts the watching request() in front of HTTPSConnection's
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` whose connections obey ``deadline()`` (also through an HTTP proxy)."""
+
+    def init_poolmanager(self, *args: Any, **kw: Any) -> None:
+        super().init_poolmanager(*args, **kw)
+        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+
+    def proxy_manager_for(self, proxy: str, **kw: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kw)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+        return manager
+
+
 # --------------------------------------------------------------------------- retry policy
 
 
@@ -267,13 +399,25 @@ class _PoliteRetry(Retry):
         _pool: Any = None,
         _stacktrace: TracebackType | None = None,
     ) -> Self:
+        dl = _current_deadline()
+        if dl is not None and dl.expired:
+            raise MaxRetryError(_pool, url or "", error or ResponseError("total time bound"))
         if response is not None:
             wait = self.get_retry_after(response)
             if wait is not None and wait > self.max_wait:
                 # Give up now: with raise_on_status=False urllib3 hands back this response and the
                 # client reports it with the wait the server asked for.
                 raise MaxRetryError(_pool, url or "", ResponseError("Retry-After above max_wait"))
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+        new = super().increment(method, url, response, error, _pool, _stacktrace)
+        if dl is not None:
+            wait = None if response is None else new.get_retry_after(response)
+            if min(self.max_wait, new.get_backoff_time() if wait is None else wait) >= (
+                dl.remaining()
+            ):
+                # Waiting would use up the request's time bound: report what we have now.
+                dl.cut_short = True
+                raise MaxRetryError(_pool, url or "", error or ResponseError("total time bound"))
+        return new
 
     def sleep(self, response: Any = None) -> None:
         wait: float | None = None
@@ -383,7 +527,11 @@ class ConfluenceClient:
         user_agent: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         cloud: bool | None = None,
+        total: float | None = None,
     ) -> None:
+        """``total``: seconds one request may take, retries and waits included; by default
+        the worst case the other settings allow a merely slow server, so only a server that
+        trickles its answer is cut short."""
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"base_url must be an http(s) URL, not {base_url!r}")
@@ -412,6 +560,13 @@ class ConfluenceClient:
         self.timeout = timeout
         self.retries = retries
         self.max_wait = max_wait
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        if total is None:
+            total = (retries + 1) * (connect + read) + retries * max_wait
+        if total <= 0:
+            raise ConfigError("the total time bound of a request must be positive")
+        self.total = total
+        self._last = threading.local()  # the Deadline of this thread's latest request
         self.auth = auth or Auth()
         self._secrets: list[str] = []
         self._auth = self._requests_auth(self.auth)
@@ -434,7 +589,7 @@ class ConfluenceClient:
         )
         self._owns_session = session is None
         self.session = session or requests.Session()  # trust_env: proxies from the environment
-        adapter = HTTPAdapter(max_retries=retry)
+        adapter = DeadlineAdapter(max_retries=retry)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self._titles: OrderedDict[str, str | None] = OrderedDict()
@@ -838,22 +993,29 @@ class ConfluenceClient:
             headers["Content-Type"] = "application/json"
         safe = _safe_url(url)
         try:
-            resp = self.session.request(
-                method,
-                url,
-                params=params,
-                data=None if body is None else json.dumps(body),
-                headers=headers,
-                auth=self._auth,
-                timeout=self.timeout,
-                allow_redirects=True,
-            )
+            with deadline(self.total) as dl:
+                self._last.deadline = dl
+                resp = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=None if body is None else json.dumps(body),
+                    headers=headers,
+                    auth=self._auth,
+                    timeout=self.timeout,
+                    allow_redirects=True,
+                )
         except requests.RequestException as e:
             full = _safe_url(e.request.url) if e.request is not None and e.request.url else safe
             log.debug("%s %s -> %s", method, self._redact(full), type(e).__name__)
-            raise self._fail(
-                f"cannot {action} {what}: {method} {full} -> {self._network_reason(e)}"
-            ) from None
+            reason = self._network_reason(e)
+            if dl is not None and (dl.expired or dl.cut_short):
+                reason = self._too_slow()
+            raise self._fail(f"cannot {action} {what}: {method} {full} -> {reason}") from None
+        if dl is not None and dl.expired:
+            # The watchdog cut the socket yet an answer came through: headers or a body without
+            # a length end at EOF, so what arrived may be cut short. Never use it.
+            raise self._fail(f"cannot {action} {what}: {method} {safe} -> {self._too_slow()}")
         for hop in resp.history:
             log.debug("%s %s -> %s (redirect)", method, _safe_url(hop.url), hop.status_code)
         log.debug("%s %s -> %s", method, self._redact(_safe_url(resp.url)), resp.status_code)
@@ -955,9 +1117,9 @@ class ConfluenceClient:
                     f"{self.max_wait:g} s; rate limited; try later"
                 )
             else:
-                hint = f"rate limited; try later (gave up after {self.retries} retries)"
+                hint = f"rate limited; try later (gave up {self._gave_up()})"
         elif status >= 500:
-            hint = f"server error; try later (gave up after {self.retries} retries)"
+            hint = f"server error; try later (gave up {self._gave_up()})"
         else:
             hint = ""
         msg = f"cannot {action} {what}: {method} {url} -> HTTP {status}"
@@ -966,6 +1128,18 @@ class ConfluenceClient:
         if hint:
             msg += f" ({hint})"
         return ConfluenceHTTPError(self._redact(msg), status=status, url=url, server_message=server)
+
+    def _too_slow(self) -> str:
+        return (
+            f"no complete answer within {self.total:g} s, the time bound of one request; "
+            "the server is too slow or trickles its answer; try later"
+        )
+
+    def _gave_up(self) -> str:
+        dl: Deadline | None = getattr(self._last, "deadline", None)
+        if dl is not None and (dl.expired or dl.cut_short):
+            return f"before the {self.total:g} s time bound of one request"
+        return f"after {self.retries} retries"
 
     # ----------------------------------------------------------------- JSON access
 

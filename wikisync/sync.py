@@ -36,12 +36,11 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from wikisync import __version__
 from wikisync.config import Config, PageConfig
-from wikisync.confluence import ConfluenceClient, auth_from_env
+from wikisync.confluence import ConfluenceClient, DeadlineAdapter, auth_from_env, deadline
 from wikisync.diff import diff_roadmaps
 from wikisync.errors import ConfigError, FetchError, ParseError, StoreError, WikisyncError
 from wikisync.model import ChangeSet, Document, Roadmap, VersionRef
@@ -176,6 +175,10 @@ def _network_reason(exc: requests.RequestException) -> str:
     return f"request failed ({type(exc).__name__})"
 
 
+def _too_slow(total: float) -> str:
+    return f"no complete answer within {total:g} s; the server is too slow or trickles its answer"
+
+
 def _charset(content_type: str) -> str | None:
     m = re.search(r"charset\s*=\s*\"?([A-Za-z0-9._:-]+)", content_type, re.IGNORECASE)
     return m.group(1).lower() if m else None
@@ -190,9 +193,12 @@ def http_get(
     """GET any page (a wiki's rendered page or export) as UTF-8 bytes; errors are one line.
 
     A declared non-UTF-8 charset is transcoded, so the strict UTF-8 reader downstream accepts
-    what the server correctly labelled. Retries only connection failures and 502/503/504.
+    what the server correctly labelled. Retries only connection failures and 502/503/504. The
+    whole request is bounded in time (three times connect + read), so a server trickling its
+    answer cannot hold the run.
     """
     safe = _safe_url(url)
+    bound = 3 * (timeout[0] + timeout[1])
     retry = Retry(
         total=2,
         connect=1,
@@ -205,8 +211,8 @@ def http_get(
         respect_retry_after_header=False,
         raise_on_status=False,
     )
-    with requests.Session() as session:
-        adapter = HTTPAdapter(max_retries=retry)
+    with requests.Session() as session, deadline(bound) as dl:
+        adapter = DeadlineAdapter(max_retries=retry)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         headers = {
@@ -236,7 +242,11 @@ def http_get(
                     chunks.append(chunk)
                 charset = _charset(resp.headers.get("Content-Type", ""))
         except requests.RequestException as exc:
+            if dl is not None and dl.expired:
+                raise FetchError(f"cannot read {safe}: {_too_slow(bound)}") from None
             raise FetchError(f"cannot read {safe}: {_network_reason(exc)}") from None
+        if dl is not None and dl.expired:  # cut by the bound: a body read to EOF may be short
+            raise FetchError(f"cannot read {safe}: {_too_slow(bound)}")
     data = b"".join(chunks)
     if charset and charset.replace("-", "").replace("_", "") not in ("utf8", "ascii", "usascii"):
         try:
