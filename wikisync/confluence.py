@@ -790,6 +790,33 @@ class ConfluenceClient:
         return self._get(f"{self._v2}/pages/{pid}/versions", params, f"versions of page {pid}")
 
     def _iter_v2(self, pid: str, first: _Reply) -> Iterator[VersionInfo]:
+        def info(item: dict[str, Any]) -> VersionInfo:
+            return VersionInfo(
+                number=int(item["number"]),
+                when=item.get("createdAt"),
+                author=item.get("authorId"),
+                message=item.get("message") or "",
+                minor_edit=bool(item.get("minorEdit", False)),
+            )
+
+        def next_url(reply: _Reply) -> str | None:
+            # a site-relative path that already holds /wiki: built from scheme + host
+            links = reply.data.get("_links") if isinstance(reply.data, dict) else None
+            nxt = links.get("next") if isinstance(links, dict) else None
+            if not nxt:
+                nxt = reply.response.links.get("next", {}).get("url")
+            return self._next_url(str(nxt), self.origin, reply) if nxt else None
+
+        return self._paginate(pid, first, info, next_url)
+
+    def _paginate(
+        self,
+        pid: str,
+        first: _Reply,
+        info: Callable[[dict[str, Any]], VersionInfo],
+        next_url: Callable[[_Reply], str | None],
+    ) -> Iterator[VersionInfo]:
+        """Every listed version, page after page, refusing a repeated cursor or number."""
         reply = first
         seen_urls: set[str] = {reply.url}
         seen_numbers: set[int] = set()
@@ -797,22 +824,12 @@ class ConfluenceClient:
             for item in self._list(reply, "results"):
                 if not isinstance(item, dict) or "number" not in item:
                     raise self._bad_shape(reply, "results[].number")
-                info = VersionInfo(
-                    number=int(item["number"]),
-                    when=item.get("createdAt"),
-                    author=item.get("authorId"),
-                    message=item.get("message") or "",
-                    minor_edit=bool(item.get("minorEdit", False)),
-                )
-                self._check_new(info.number, seen_numbers, reply)
-                yield info
-            links = reply.data.get("_links") if isinstance(reply.data, dict) else None
-            nxt = links.get("next") if isinstance(links, dict) else None
-            if not nxt:
-                nxt = reply.response.links.get("next", {}).get("url")
-            if not nxt:
+                version = info(item)
+                self._check_new(version.number, seen_numbers, reply)
+                yield version
+            url = next_url(reply)
+            if url is None:
                 return
-            url = self._next_url(str(nxt), self.origin, reply)
             if url in seen_urls:
                 raise FetchError(
                     f"cannot list versions of page {pid}: the server repeated the page cursor "
@@ -870,42 +887,33 @@ class ConfluenceClient:
     def _iter_v1(self, pid: str, limit: int | None) -> Iterator[VersionInfo]:
         what = f"versions of page {pid}"
         url = f"{self._v1}/content/{pid}/version"
-        reply = self._get(url, {"start": 0, "limit": limit or 200}, what)
-        seen_urls: set[str] = {reply.url}
-        seen_numbers: set[int] = set()
-        while True:
-            for item in self._list(reply, "results"):
-                if not isinstance(item, dict) or "number" not in item:
-                    raise self._bad_shape(reply, "results[].number")
-                info = VersionInfo(
-                    number=int(item["number"]),
-                    when=item.get("when"),
-                    author=_author_v1(item),
-                    message=item.get("message") or "",
-                    minor_edit=bool(item.get("minorEdit", False)),
-                )
-                self._check_new(info.number, seen_numbers, reply)
-                yield info
+        first = self._get(url, {"start": 0, "limit": limit or 200}, what)
+
+        def info(item: dict[str, Any]) -> VersionInfo:
+            return VersionInfo(
+                number=int(item["number"]),
+                when=item.get("when"),
+                author=_author_v1(item),
+                message=item.get("message") or "",
+                minor_edit=bool(item.get("minorEdit", False)),
+            )
+
+        def next_url(reply: _Reply) -> str | None:
             links = reply.data.get("_links") if isinstance(reply.data, dict) else None
             nxt = links.get("next") if isinstance(links, dict) else None
             if not nxt:
-                return
+                return None
             # v1 ``next`` is relative to ``_links.base``; only trust that base on our own origin
             # (behind a proxy Server/DC often reports an internal host name).
             base = links.get("base") if isinstance(links, dict) else None
             if not isinstance(base, str) or not base.startswith(self.origin):
                 base = self.base_url
             nxt = str(nxt)
-            url = self._next_url(
+            return self._next_url(
                 nxt if "://" in nxt else base.rstrip("/") + nxt, self.origin, reply
             )
-            if url in seen_urls:
-                raise FetchError(
-                    f"cannot list versions of page {pid}: the server repeated the page cursor "
-                    f"({_safe_url(url)}); stopping instead of looping"
-                )
-            seen_urls.add(url)
-            reply = self._get(url, None, what)
+
+        return self._paginate(pid, first, info, next_url)
 
     # ----------------------------------------------------------------- api selection
 
