@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -130,8 +131,15 @@ def similarity(a: Sequence[str], b: Sequence[str]) -> Similarity:
             full = process.cdist(a, b, scorer=fuzz.token_set_ratio, dtype=np.float32)
             mean: Similarity = (sim + full) / 2
             return mean
-    for i, j in shared:
-        sim[i, j] = (float(sim[i, j]) + fuzz.token_set_ratio(a[i], b[j])) / 2
+    if shared:
+        # The same mean as (float(sim[i, j]) + fuzz.token_set_ratio(a[i], b[j])) / 2 pair by
+        # pair (float64, stored as float32), read and written as arrays, not scalar by scalar.
+        at_i = np.fromiter((i for i, _ in shared), dtype=np.intp, count=len(shared))
+        at_j = np.fromiter((j for _, j in shared), dtype=np.intp, count=len(shared))
+        token_set = np.array(
+            [fuzz.token_set_ratio(a[i], b[j]) for i, j in shared], dtype=np.float64
+        )
+        sim[at_i, at_j] = (sim[at_i, at_j].astype(np.float64) + token_set) / 2
     return sim
 
 
@@ -149,6 +157,24 @@ def match_items(old: Sequence[Item], new: Sequence[Item], order: PeriodOrder) ->
 _Candidate = tuple[tuple[Any, ...], int, int, float]
 
 
+def _group(
+    indexes: Sequence[int], keys: list[Hashable]
+) -> tuple[dict[Hashable, int], dict[Hashable, list[int]]]:
+    """Cards by key: the index of each key held by one card, and the indexes (ascending) of
+    each key held by several. ``dict(zip())`` groups in C; only duplicates cost a Python loop."""
+    single = dict(zip(keys, indexes, strict=True))
+    if len(single) == len(keys):
+        return single, {}
+    multi: dict[Hashable, list[int]] = {k: [] for k, n in Counter(keys).items() if n > 1}
+    for k in multi:
+        del single[k]
+    for i, k in zip(indexes, keys, strict=True):
+        group = multi.get(k)
+        if group is not None:
+            group.append(i)
+    return single, multi
+
+
 class _Matcher:
     def __init__(self, old: Sequence[Item], new: Sequence[Item], order: PeriodOrder) -> None:
         self.old = old
@@ -160,21 +186,45 @@ class _Matcher:
         self.scores: dict[int, float] = {}  # old index -> score, for scores below EXACT
         self._keys_old: dict[int, tuple[Any, ...]] = {}
         self._keys_new: dict[int, tuple[Any, ...]] = {}
+        self._compact: dict[str, str] = {}  # title -> compact_title(title), shared by both sides
 
     def run(self) -> Matching:
-        self._stage(lambda it: (it.title, it.stage, it.period, it.lane), self._same_cell, True)
-        self._stage(lambda it: (it.title, it.stage), self._moved)
-        self._stage(lambda it: compact_title(it.title), self._edited)
-        self._fuzzy()
-        old, new, scores = self.old, self.new, self.scores
+        old, new = self.old, self.new
+        # Stage 1 sees every card; the later stages only what the earlier ones left, so the
+        # free lists are built once (one pass over each side) and then only shrink.
+        self._stage(
+            range(len(old)),
+            [(it.title, it.stage, it.period, it.lane) for it in old],
+            range(len(new)),
+            [(it.title, it.stage, it.period, it.lane) for it in new],
+            self._same_cell,
+        )
+        free_old, free_new = self._free_old(), self._free_new()
+        self._stage(
+            free_old,
+            [(old[i].title, old[i].stage) for i in free_old],
+            free_new,
+            [(new[j].title, new[j].stage) for j in free_new],
+            self._moved,
+        )
+        free_old, free_new = self._still_free(free_old, free_new)
+        self._stage(
+            free_old,
+            [self._compact_title(old[i].title) for i in free_old],
+            free_new,
+            [self._compact_title(new[j].title) for j in free_new],
+            self._edited,
+        )
+        free_old, free_new = self._still_free(free_old, free_new)
+        self._fuzzy(free_old, free_new)
+        free_old, free_new = self._still_free(free_old, free_new)
+        get = self.scores.get
         return Matching(
             pairs=[
-                (old[i], new[j], scores.get(i, EXACT))
-                for i, j in enumerate(self.partner_old)
-                if j >= 0
+                (old[i], new[j], get(i, EXACT)) for i, j in enumerate(self.partner_old) if j >= 0
             ],
-            deleted=[old[i] for i in self._free_old()],
-            added=[new[j] for j in self._free_new()],
+            deleted=[old[i] for i in free_old],
+            added=[new[j] for j in free_new],
         )
 
     # ------------------------------------------------------------------ bookkeeping
@@ -190,6 +240,17 @@ class _Matcher:
 
     def _free_new(self) -> list[int]:
         return [j for j, i in enumerate(self.partner_new) if i < 0]
+
+    def _still_free(self, olds: list[int], news: list[int]) -> tuple[list[int], list[int]]:
+        """The cards of ``olds`` / ``news`` a stage left unmatched, in the same (index) order."""
+        po, pn = self.partner_old, self.partner_new
+        return [i for i in olds if po[i] < 0], [j for j in news if pn[j] < 0]
+
+    def _compact_title(self, title: str) -> str:
+        got = self._compact.get(title)
+        if got is None:
+            got = self._compact[title] = compact_title(title)
+        return got
 
     def _key_old(self, i: int) -> tuple[Any, ...]:
         key = self._keys_old.get(i)
@@ -235,33 +296,39 @@ class _Matcher:
 
     def _stage(
         self,
-        key: Callable[[Item], Hashable],
+        olds: Sequence[int],
+        keys_old: list[Hashable],
+        news: Sequence[int],
+        keys_new: list[Hashable],
         prefer: Callable[[Item, Item], tuple[Any, ...]],
-        everything: bool = False,
     ) -> None:
-        """Pair cards with equal ``key``: alone with alone directly, look-alikes by ``prefer``."""
-        olds = range(len(self.old)) if everything else self._free_old()
-        news = range(len(self.new)) if everything else self._free_new()
-        groups: dict[Hashable, list[int]] = {}
-        for j in news:
-            groups.setdefault(key(self.new[j]), []).append(j)
-        group_old: dict[Hashable, list[int]] = {}
-        for i in olds:
-            k = key(self.old[i])
-            if k in groups:
-                group_old.setdefault(k, []).append(i)
+        """Pair cards with equal keys (``keys_old[k]`` is the key of card ``olds[k]``): alone
+        with alone directly, look-alikes by ``prefer``."""
+        single_new, multi_new = _group(news, keys_new)
+        if not multi_new and self._pair_alone(olds, keys_old, single_new):
+            return
+        single_old, multi_old = _group(olds, keys_old)
+        pair = self._pair
         candidates: list[_Candidate] = []
-        for k, gold in group_old.items():
-            gnew = groups[k]
+        for k in dict.fromkeys(keys_old):  # keys in order of first appearance
+            gnew = multi_new.get(k)
+            if gnew is None:
+                j = single_new.get(k)
+                if j is None:
+                    continue
+                gnew = [j]
+            gold = multi_old.get(k)
+            if gold is None:
+                gold = [single_old[k]]
             if len(gold) == 1 and len(gnew) == 1:
-                self._pair(gold[0], gnew[0], EXACT)
+                pair(gold[0], gnew[0], EXACT)
             elif len(gold) * len(gnew) > GROUP_LIMIT:
                 # Too many look-alikes to weigh every pair: pair them in content order.
                 by_content = zip(
                     sorted(gold, key=self._key_old), sorted(gnew, key=self._key_new), strict=False
                 )
                 for i, j in by_content:
-                    self._pair(i, j, EXACT)
+                    pair(i, j, EXACT)
             else:
                 candidates.extend(
                     (prefer(self.old[i], self.new[j]) + self._tie(i, j), i, j, EXACT)
@@ -269,6 +336,27 @@ class _Matcher:
                     for j in gnew
                 )
         self._assign(candidates)
+
+    def _pair_alone(
+        self, olds: Sequence[int], keys_old: list[Hashable], index_new: dict[Hashable, int]
+    ) -> bool:
+        """The common case of ``_stage``: every key held by one new card. Pair each old card
+        with the new card of its key, unless two old cards share a key that a new card has:
+        then undo and return False (their key needs weighing)."""
+        po, pn, get = self.partner_old, self.partner_new, index_new.get
+        for n, (i, k) in enumerate(zip(olds, keys_old, strict=True)):
+            j = get(k)
+            if j is None:
+                continue
+            if pn[j] >= 0:  # taken by an earlier old card of this stage: a shared key
+                for paired in olds[:n]:  # every card here was free before this stage
+                    if po[paired] >= 0:
+                        pn[po[paired]] = -1
+                        po[paired] = -1
+                return False
+            po[i] = j  # an EXACT pair: no score to record
+            pn[j] = i
+        return True
 
     def _bonus(self, o: Item, n: Item) -> float:
         bonus = 0.0
@@ -282,9 +370,8 @@ class _Matcher:
             bonus += ORGS_BONUS
         return bonus
 
-    def _fuzzy(self) -> None:
+    def _fuzzy(self, olds: list[int], news: list[int]) -> None:
         """Renames: score every leftover pair, accept the best ones above the threshold."""
-        olds, news = self._free_old(), self._free_new()
         if not olds or not news:
             return
         blocks: list[tuple[list[int], list[int]]]

@@ -11,7 +11,7 @@ from lxml import etree
 from wikisync.errors import ParseError
 from wikisync.model import Document, ParseOptions, Roadmap
 from wikisync.parse.inline import Context, element_text
-from wikisync.parse.load import FORMATS, decode, parse_tree, sniff
+from wikisync.parse.load import FORMATS, decode, decode_raw, parse_tree, sniff
 from wikisync.parse.load import detect_format as detect_format
 from wikisync.parse.roadmap import build_roadmap
 
@@ -29,12 +29,12 @@ def _parse(
     text: str | bytes, fmt: str | None, options: ParseOptions | None, ctx: Context
 ) -> Roadmap:
     options = options or ParseOptions()
-    decoded = decode(text, options.max_bytes)
+    decoded, raw = decode_raw(text, options.max_bytes)
     if fmt is None:
         fmt = sniff(decoded)
     elif fmt not in FORMATS:
         raise ParseError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    root = parse_tree(decoded, fmt)
+    root = parse_tree(decoded, fmt, raw)
     try:
         return build_roadmap(root, options, ctx)
     except RecursionError:

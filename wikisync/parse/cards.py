@@ -10,6 +10,7 @@ marked-up strings of ``inline.py``.
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass
 
 from lxml import etree
@@ -20,6 +21,8 @@ from wikisync.parse.inline import (
     BREAK,
     EMPTY_CONTEXT,
     HEADINGS,
+    INVISIBLE,
+    INVISIBLE_RE,
     LINK_OPEN,
     LINK_RE,
     LISTS,
@@ -28,12 +31,13 @@ from wikisync.parse.inline import (
     MENTION_OPEN,
     MENTION_RE,
     SENTINEL_RE,
+    STRIKE_CLOSE,
     STRIKE_OPEN,
     STRUCK_RE,
     Context,
     clean,
-    norm,
     plain,
+    unbreak,
     walk,
     walk_element,
 )
@@ -45,10 +49,12 @@ _STAGE = re.compile(r"<\s*([A-Za-z][^<>\[\]=\"'{}]{0,59}?)\s*>")
 _ORGS = re.compile(r"\[\s*((?:\d{1,4}|all)(?:\s*[,;&/]\s*(?:\d{1,4}|all))*)\s*,?\s*\]", re.I)
 _ORG_SPLIT = re.compile(r"\s*[,;&/]\s*")
 _ENTITY_TAIL = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*)$")
+_ASCII_ALNUM = re.compile("[A-Za-z0-9]")
 _DASHY = re.compile("[-‐‑‒–—―_]")
 _DASH_LINE = re.compile("[\\s\ue004\ue005]*[-‐‑‒–—―_][-‐‑‒–—―_\\s\ue004\ue005]*")
 _CARD_BLOCKS = HEADINGS | {"p", "pre", "dt", "dd", "caption"}
 _ITEMS = frozenset({"li", "ac:task"})
+_CARD_OR_ITEM = _CARD_BLOCKS | _ITEMS
 _CONTAINERS = (BLOCKS - _CARD_BLOCKS - LISTS) - {"hr", "li", "ac:task", "ac:task-list"}
 
 
@@ -71,13 +77,28 @@ class Card:
 
 
 def _has_content(marked: str) -> bool:
+    if marked.isascii():  # no sentinels
+        return bool(marked) and not marked.isspace()
+    if LOZ_OPEN in marked:
+        return True
     if SENTINEL_RE.search(marked) is None:
         return not marked.isspace() and bool(marked)
-    return LOZ_OPEN in marked or bool(plain(marked).strip())
+    return bool(plain(marked).strip())
+
+
+def _starts_card(marked: str) -> bool:
+    """A line that starts with a letter, a digit or a lozenge is a card: it is no dash line,
+    and it has content (nothing ``plain`` removes starts with such a character)."""
+    first = marked[:1]
+    return first.isalnum() or first == LOZ_OPEN
 
 
 def _add(cards: list[str], marked: str) -> None:
     """Add a block's text as card(s), splitting at lines made only of dashes."""
+    if BREAK not in marked:  # one line: a card, or a separator (a dash line needs a dash)
+        if _starts_card(marked) or (_DASH_LINE.fullmatch(marked) is None and _has_content(marked)):
+            cards.append(marked)
+        return
     if _DASHY.search(marked) is None:
         if _has_content(marked):
             cards.append(marked)
@@ -105,13 +126,18 @@ def split_cell(cell: etree._Element, ctx: Context = EMPTY_CONTEXT) -> list[str]:
     for child in cell:
         tag = child.tag
         if tag.__class__ is str:
-            if tag in _CARD_BLOCKS or tag in _ITEMS:
+            if tag in _CARD_OR_ITEM:
                 if loose:
                     _add(cards, "".join(loose))
                     loose.clear()
-                buf: list[str] = []
-                walk(child, buf, ctx)
-                _add(cards, "".join(buf))
+                if len(child):
+                    buf: list[str] = []
+                    walk(child, buf, ctx)
+                    _add(cards, "".join(buf))
+                else:  # text only (a dash separator, a plain card): what walk would append
+                    text = child.text
+                    if text:  # (an empty block adds no card)
+                        _add(cards, text if text.isascii() else clean(text))
             elif tag in LISTS or tag == "ac:task-list":
                 if loose:
                     _add(cards, "".join(loose))
@@ -151,13 +177,25 @@ def split_cell(cell: etree._Element, ctx: Context = EMPTY_CONTEXT) -> list[str]:
 
 
 def _orgs_of(group: str) -> tuple[str, ...]:
+    # Memoised: a page repeats a few dozen groups ("1", "3, 5, 2") over thousands of cards
+    # (short ones only, and only so many, as in inline.py).
+    got = _ORG_GROUPS.get(group)
+    if got is not None:
+        return got
     if group.isdigit():
-        return (str(int(group)),)
-    return tuple(
-        "All" if raw.lower() == "all" else str(int(raw))
-        for raw in _ORG_SPLIT.split(group.strip())
-        if raw
-    )
+        got = (str(int(group)),)
+    else:
+        got = tuple(
+            "All" if raw.lower() == "all" else str(int(raw))
+            for raw in _ORG_SPLIT.split(group.strip())
+            if raw
+        )
+    if len(group) <= 64 and len(_ORG_GROUPS) < 4096:
+        _ORG_GROUPS[group] = got
+    return got
+
+
+_ORG_GROUPS: dict[str, tuple[str, ...]] = {}
 
 
 def _clean(text: str) -> str:
@@ -202,21 +240,24 @@ def _parts(body: str) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def _is_text(rest: str) -> bool:
+    if rest.isascii():
+        return _ASCII_ALNUM.search(rest) is not None
     return any(ch.isalnum() for ch in rest)
 
 
-def _lozenges(marked: str) -> tuple[list[str], list[str]]:
-    """Lozenges before any text (tags) and after text (stage candidates)."""
-    tags: list[str] = []
-    late: list[str] = []
-    pos = 0
-    seen_text = False
-    for m in LOZENGE_RE.finditer(marked):
-        if not seen_text and plain(marked[pos : m.start()]).strip():
-            seen_text = True
-        (late if seen_text else tags).append(m.group(1))
-        pos = m.end()
-    return tags, late
+def _norm_unbroken(marked: str) -> str:
+    """``norm(unbreak(marked))`` in one call (it runs twice per card)."""
+    if marked.isascii():
+        return " ".join(marked.split())
+    if BREAK in marked:
+        marked = marked.replace(BREAK, " ")
+    if STRIKE_OPEN in marked:
+        marked = marked.replace(STRIKE_OPEN, "")
+    if STRIKE_CLOSE in marked:
+        marked = marked.replace(STRIKE_CLOSE, "")
+    if INVISIBLE_RE.search(marked) is not None:
+        marked = marked.translate(INVISIBLE)
+    return " ".join(marked.split())
 
 
 def parse_card(marked: str) -> Card | None:
@@ -226,8 +267,8 @@ def parse_card(marked: str) -> Card | None:
     tags: list[str] = []
     late: list[str] = []
     struck = False
-    if SENTINEL_RE.search(marked) is None:
-        text = body = norm(marked)
+    if marked.isascii():  # no sentinels: no marks to read
+        text = body = " ".join(marked.split())
     else:
         if LINK_OPEN in marked:
             links = tuple(dict.fromkeys(LINK_RE.findall(marked)))
@@ -239,38 +280,79 @@ def parse_card(marked: str) -> Card | None:
             inside = plain("".join(STRUCK_RE.findall(marked)), lozenges=False)
             outside = plain(STRUCK_RE.sub("", marked), lozenges=False)
             struck = bool(inside.strip()) and not outside.strip()
-        if LOZ_OPEN in marked:
-            tags, late = _lozenges(marked)
-        text = norm(plain(marked))
-        body = norm(plain(marked, lozenges=False))
+        # Links and mentions are gone (and cannot reappear: a removal only deletes
+        # characters), so what ``plain`` would do is: lozenges as words or as spaces, then
+        # breaks as spaces. One split serves the tags, the text and the body.
+        pieces = LOZENGE_RE.split(marked) if LOZ_OPEN in marked else None
+        if pieces is not None and len(pieces) > 1:
+            # Tags: the lozenges before the first text segment with something besides
+            # breaks and strike marks (segments sit at the even indexes, titles at the odd).
+            n = len(pieces) // 2
+            k = 0
+            while k < n:
+                seg = pieces[2 * k]
+                if seg and (seg.strip() if seg.isascii() else unbreak(seg).strip()):
+                    break
+                k += 1
+            if k:
+                tags = pieces[1 : 2 * k : 2]
+            late = pieces[2 * k + 1 :: 2]
+            text = " ".join(pieces)
+            text = " ".join(text.split()) if text.isascii() else _norm_unbroken(text)
+            body = " ".join(pieces[::2])
+            body = " ".join(body.split()) if body.isascii() else _norm_unbroken(body)
+        else:
+            text = body = _norm_unbroken(marked)
     if not text:
         return None
     stage: str | None = None
-    extra: list[str] = []  # lozenges after the text that are not the stage: tags, not title
-    stages = list(_STAGE.finditer(body)) if "<" in body else []
-    m = stages[-1] if stages else None  # the last one: "title <Stage> [orgs]"
-    if m and _is_text(_ORGS.sub("", body[m.end() :])):
-        m = None  # words after it: "<script> text" is title text, not a stage
-    if m:
+    m: re.Match[str] | None = None
+    lt = body.find("<")
+    if lt >= 0:
+        if body.find("<", lt + 1) < 0:  # one "<": one possible <Stage>
+            m = _STAGE.search(body, lt)
+        else:  # the last one: "title <Stage> [orgs]"
+            last = deque(_STAGE.finditer(body), maxlen=1)
+            m = last[0] if last else None
+        if m is not None:
+            rest = body[m.end() :]
+            if _is_text(_ORGS.sub("", rest) if "[" in rest else rest):
+                m = None  # words after it: "<script> text" is title text, not a stage
+    if m is not None:
         stage = " ".join(m.group(1).split())
         body = body[: m.start()] + " " + body[m.end() :]
-        extra = late
+        extra = late  # lozenges after the text that are not the stage: tags, not title
     elif late:
         stage = late[0]
         extra = late[1:]
-    pieces = _parts(body)
-    if tags:
-        first_text, first_orgs = pieces[0]
-        pieces[0] = (" ".join([*tags, first_text]).strip(), first_orgs)
-    tags.extend(extra)
-    if len(pieces) == 1:
-        title, orgs = pieces[0]
-        parts: tuple[Part, ...] = (Part(text=title, orgs=orgs),)
     else:
-        parts = tuple(Part(text=t, orgs=o) for t, o in pieces)
-        title = ", ".join(p.text for p in parts if p.text)
+        extra = late
+    at = body.find("[")
+    if at < 0 or body.find("[", at + 1) < 0:  # at most one [orgs] group: one part (= _parts)
+        om = _ORGS.match(body, at) if at >= 0 else None
+        orgs: tuple[str, ...]
+        if om is None:
+            title, orgs = _clean(body), ()
+        else:
+            rest = body[om.end() :]
+            title = _clean(f"{body[:at]} {rest}" if rest else body[:at])
+            orgs = _orgs_of(om.group(1))
+        if tags:
+            title = " ".join([*tags, title]).strip()
+        parts: tuple[Part, ...] = (Part(title, orgs),)
+    elif len(found := _parts(body)) == 1:  # several "[", one of them a group
+        title, orgs = found[0]
+        if tags:
+            title = " ".join([*tags, title]).strip()
+        parts = (Part(title, orgs),)
+    else:
+        if tags:
+            first_text, first_orgs = found[0]
+            found[0] = (" ".join([*tags, first_text]).strip(), first_orgs)
+        parts = tuple([Part(t, o) for t, o in found])
+        title = ", ".join([p.text for p in parts if p.text])
         orgs = _merge_orgs([p.orgs for p in parts])
-    return Card(title, stage, tuple(tags), orgs, text, struck, parts, links, mentions)
+    return Card(title, stage, tuple(tags + extra), orgs, text, struck, parts, links, mentions)
 
 
 def _blank(cell: etree._Element) -> bool:
@@ -301,7 +383,8 @@ def parse_cell(cell: etree._Element, ctx: Context = EMPTY_CONTEXT) -> list[Card]
         if not card.title and cards:
             run.append(marked)
             continue
-        _flush(cards, run)
+        if len(run) > 1:
+            _flush(cards, run)
         cards.append(card)
         run = [marked]
     _flush(cards, run)

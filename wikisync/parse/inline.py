@@ -14,7 +14,7 @@ expressions keep per-card work in C, which is what makes a 3 MB page parse fast.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -31,7 +31,6 @@ LOZENGE_RE = re.compile("\ue000([^\ue001]*)\ue001")
 LINK_RE = re.compile("\ue002([^\ue003]*)\ue003")
 MENTION_RE = re.compile("\ue006([^\ue007]*)\ue007")
 STRUCK_RE = re.compile("\ue004([^\ue005]*)\ue005")
-_BREAK_TO_SPACE = {ord(BREAK): " ", ord(STRIKE_OPEN): None, ord(STRIKE_CLOSE): None}
 
 #: Invisible characters that split words in copied text (``&#8203;``, ``&shy;``, ...).
 INVISIBLE: dict[int, None] = {
@@ -42,6 +41,7 @@ INVISIBLE: dict[int, None] = {
     0xFEFF: None,
     0x00AD: None,
 }
+INVISIBLE_RE = re.compile("[" + "".join(map(chr, INVISIBLE)) + "]")
 _SENTINELS: dict[int, None] = {cp: None for cp in range(0xE000, 0xE009)}
 #: Characters ``load`` removes from a page: our sentinels, and the invisible ones.
 STRIP_CHARS: dict[int, None] = {**_SENTINELS, **INVISIBLE}
@@ -151,8 +151,9 @@ EMPTY_CONTEXT = Context()
 
 def norm(text: str) -> str:
     """Collapse all whitespace, ``&nbsp;`` included (str.split knows Unicode spaces), and drop
-    invisible characters (isascii() is O(1), so plain ASCII text pays nothing)."""
-    if not text.isascii():
+    invisible characters (isascii() is O(1), so plain ASCII text pays nothing; a C scan spares
+    the per-character ``translate`` when there is nothing to drop)."""
+    if not text.isascii() and INVISIBLE_RE.search(text) is not None:
         text = text.translate(INVISIBLE)
     return " ".join(text.split())
 
@@ -168,12 +169,39 @@ def clean(text: str) -> str:
 
 def raw_text(el: etree._Element) -> str:
     """All text inside an element, as written (HTML parsing always yields str)."""
+    if len(el) == 0:  # no children: itertext() would yield just the text
+        return el.text or ""
     return "".join(cast(Iterator[str], el.itertext()))
 
 
 def element_text(el: etree._Element) -> str:
     """Plain text of an element, whitespace-normalised (for attribute-like children)."""
+    if len(el) == 0:
+        text = el.text
+        if not text:
+            return ""
+        got = _NORMED.get(text)
+        return got if got is not None else _memoised(_NORMED, _norm_clean, text)
     return clean(norm(raw_text(el)))
+
+
+# Lozenge and parameter texts repeat across a page ("Pilot", "Grey"): each is normalised once.
+# Only short texts are kept, and only so many: a memo must not keep a hostile page's huge or
+# countless strings alive.
+_MEMO_MAX_LEN = 200
+_MEMO_MAX_SIZE = 4096
+
+
+def _memoised(memo: dict[str, str], fn: Callable[[str], str], raw: str) -> str:
+    """``fn(raw)``, remembered in ``memo`` (callers try ``memo.get(raw)`` first, inline)."""
+    got = fn(raw)
+    if len(raw) <= _MEMO_MAX_LEN and len(memo) < _MEMO_MAX_SIZE:
+        memo[raw] = got
+    return got
+
+
+def _norm_clean(text: str) -> str:
+    return clean(norm(text))
 
 
 def lozenge_title(text: str) -> str:
@@ -182,6 +210,47 @@ def lozenge_title(text: str) -> str:
     if text.isupper():
         return " ".join(w[:1].upper() + w[1:].lower() for w in text.split())
     return text
+
+
+def _lozenge_mark(raw: str) -> str:
+    """The marked lozenge of a view-format lozenge's raw text ("" when it has no title)."""
+    title = lozenge_title(raw)
+    return f"{LOZ_OPEN}{title}{LOZ_CLOSE}" if title else ""
+
+
+def _status_mark(raw: str) -> str:
+    """The marked lozenge of a status macro's raw title parameter ("" when it is empty)."""
+    title = clean(norm(raw))
+    return f"{LOZ_OPEN}{title}{LOZ_CLOSE}" if title else ""
+
+
+_NORMED: dict[str, str] = {}
+_LOZENGE_MARKS: dict[str, str] = {}
+_STATUS_MARKS: dict[str, str] = {}
+
+
+# How ``_child`` treats a tag: a base kind, plus flags for the strikethrough test (a strike tag,
+# or a tag editors put ``style="text-decoration: line-through"`` on). One dict lookup replaces
+# a chain of set tests per element.
+_K_WALK, _K_SKIP, _K_BR, _K_SPAN, _K_A, _K_MACRO, _K_LINK, _K_TIME, _K_BLOCK = range(9)
+_F_STYLED, _F_STRIKE = 16, 32
+_BASE = 15
+_KIND: dict[str, int] = {
+    **{tag: _K_WALK for tag in _INLINE},
+    **{tag: _K_BLOCK for tag in BLOCKS},
+    "span": _K_SPAN,
+    "a": _K_A,
+    "ac:structured-macro": _K_MACRO,
+    "ac:macro": _K_MACRO,
+    "ac:link": _K_LINK,
+    "time": _K_TIME,
+    "br": _K_BR,
+    **{tag: _K_SKIP for tag in _SKIP},
+}
+for _tag in _STYLED:
+    _KIND[_tag] |= _F_STYLED
+for _tag in _STRIKE:
+    _KIND[_tag] = _K_WALK | _F_STRIKE  # once struck, a strike tag is plain inline content
 
 
 def walk(
@@ -198,7 +267,38 @@ def walk(
     for child in el:
         tag = child.tag
         if tag.__class__ is str and tag not in skip:
-            _child(child, cast(str, tag), out, ctx, struck, skip)
+            # The two elements nearly every card has are read here, without a call per element:
+            # a status macro (never struck itself) and a plain span (the red [orgs]).
+            if tag == "ac:structured-macro" and child.get("ac:name") == "status":
+                for p in child:  # _status, inline: the first title parameter as a lozenge
+                    if p.tag == "ac:parameter" and p.get("ac:name") == "title":
+                        raw = p.text if len(p) == 0 else None
+                        if raw is None:
+                            _status(child, out)
+                        elif raw:
+                            mark = _STATUS_MARKS.get(raw)
+                            if mark is None:
+                                mark = _memoised(_STATUS_MARKS, _status_mark, raw)
+                            if mark:
+                                out.append(mark)
+                        break
+            elif tag == "span" and (struck or not _struck_style(child)):
+                cls = child.get("class")
+                if cls is not None and ("status-macro" in cls or "aui-lozenge" in cls):
+                    raw = raw_text(child)
+                    mark = _LOZENGE_MARKS.get(raw)
+                    if mark is None:
+                        mark = _memoised(_LOZENGE_MARKS, _lozenge_mark, raw)
+                    if mark:
+                        out.append(mark)
+                elif len(child):
+                    walk(child, out, ctx, struck, skip)
+                else:
+                    text = child.text
+                    if text:
+                        out.append(text if text.isascii() else clean(text))
+            else:
+                _child(child, cast(str, tag), out, ctx, struck, skip)
         tail = child.tail
         if tail:
             out.append(tail if tail.isascii() else clean(tail))
@@ -219,44 +319,52 @@ def _child(
     struck: bool,
     skip: frozenset[str],
 ) -> None:
-    if tag in _SKIP:
+    kind = _KIND.get(tag)
+    if kind is None:
+        if not tag.startswith("ri:"):
+            walk(el, out, ctx, struck, skip)
         return
-    if tag == "br":
-        out.append(BREAK)
+    if kind > _BASE and not struck and (kind & _F_STRIKE or _struck_style(el)):
+        out.append(STRIKE_OPEN)
+        _child(el, tag, out, ctx, True, skip)
+        out.append(STRIKE_CLOSE)
         return
-    if not struck:
-        style = el.get("style") if tag in _STYLED else None
-        if tag in _STRIKE or (style is not None and "line-through" in style.lower()):
-            out.append(STRIKE_OPEN)
-            _child(el, tag, out, ctx, True, skip)
-            out.append(STRIKE_CLOSE)
-            return
-    if tag in _INLINE:
+    kind &= _BASE
+    if kind == _K_WALK:
         walk(el, out, ctx, struck, skip)
-    elif tag == "span":
+    elif kind == _K_MACRO:
+        _macro(el, out, ctx, struck, skip)
+    elif kind == _K_SPAN:
         cls = el.get("class")
         if cls is not None and ("status-macro" in cls or "aui-lozenge" in cls):
-            title = lozenge_title(raw_text(el))
-            if title:
-                out.append(f"{LOZ_OPEN}{title}{LOZ_CLOSE}")
+            raw = raw_text(el)
+            mark = _LOZENGE_MARKS.get(raw)
+            if mark is None:
+                mark = _memoised(_LOZENGE_MARKS, _lozenge_mark, raw)
+            if mark:
+                out.append(mark)
             return
         walk(el, out, ctx, struck, skip)
-    elif tag == "a":
+    elif kind == _K_BLOCK:
+        out.append(BREAK)
+        walk(el, out, ctx, struck, skip)
+        out.append(BREAK)
+    elif kind == _K_BR:
+        out.append(BREAK)
+    elif kind == _K_A:
         _anchor(el, out, ctx, struck, skip)
-    elif tag == "ac:structured-macro" or tag == "ac:macro":
-        _macro(el, out, ctx, struck, skip)
-    elif tag == "ac:link":
+    elif kind == _K_LINK:
         _ac_link(el, out, ctx)
-    elif tag == "time":
+    elif kind == _K_TIME:
         value = el.get("datetime") or raw_text(el)
         if value:
             out.append(clean(value))
-    elif tag in BLOCKS:
-        out.append(BREAK)
-        walk(el, out, ctx, struck, skip)
-        out.append(BREAK)
-    elif not tag.startswith("ri:"):
-        walk(el, out, ctx, struck, skip)
+    # _K_SKIP: nothing
+
+
+def _struck_style(el: etree._Element) -> bool:
+    style = el.get("style")
+    return style is not None and "line-through" in style.lower()
 
 
 def _anchor(
@@ -290,14 +398,31 @@ def _param(el: etree._Element, name: str) -> str:
     return ""
 
 
+def _status(el: etree._Element, out: list[str]) -> None:
+    """A status macro: its (first) title parameter as a lozenge."""
+    for p in el:
+        if p.tag == "ac:parameter" and p.get("ac:name") == "title":
+            if len(p) == 0:
+                raw = p.text
+                if not raw:
+                    return
+                mark = _STATUS_MARKS.get(raw)
+                if mark is None:
+                    mark = _memoised(_STATUS_MARKS, _status_mark, raw)
+            else:
+                title = element_text(p)
+                mark = f"{LOZ_OPEN}{title}{LOZ_CLOSE}" if title else ""
+            if mark:
+                out.append(mark)
+            return
+
+
 def _macro(
     el: etree._Element, out: list[str], ctx: Context, struck: bool, skip: frozenset[str]
 ) -> None:
     name = el.get("ac:name") or ""
     if name == "status":
-        title = _param(el, "title")
-        if title:
-            out.append(f"{LOZ_OPEN}{title}{LOZ_CLOSE}")
+        _status(el, out)
         return
     if name == "jira":
         key = _param(el, "key")
@@ -356,15 +481,28 @@ def _ac_link(el: etree._Element, out: list[str], ctx: Context) -> None:
 
 def plain(marked: str, lozenges: bool = True) -> str:
     """Marked text as a reader sees it (lozenges as words when asked), not normalised."""
-    if SENTINEL_RE.search(marked) is None:
+    if marked.isascii():  # sentinels are not ASCII
         return marked
     if LINK_OPEN in marked:
         marked = LINK_RE.sub("", marked)
     if MENTION_OPEN in marked:
         marked = MENTION_RE.sub("", marked)
     if LOZ_OPEN in marked:
-        marked = LOZENGE_RE.sub(r" \1 " if lozenges else " ", marked)
-    return marked.translate(_BREAK_TO_SPACE)
+        # " ".join(split) = LOZENGE_RE.sub(r" \1 ", ...) without expanding a template per match
+        marked = " ".join(LOZENGE_RE.split(marked)) if lozenges else LOZENGE_RE.sub(" ", marked)
+    return unbreak(marked)
+
+
+def unbreak(marked: str) -> str:
+    """Breaks as spaces, strikethrough marks dropped (``str.replace`` is a C scan per mark,
+    ``str.translate`` a dict lookup per character)."""
+    if BREAK in marked:
+        marked = marked.replace(BREAK, " ")
+    if STRIKE_OPEN in marked:
+        marked = marked.replace(STRIKE_OPEN, "")
+    if STRIKE_CLOSE in marked:
+        marked = marked.replace(STRIKE_CLOSE, "")
+    return marked
 
 
 def marked_of(

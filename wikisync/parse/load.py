@@ -63,6 +63,13 @@ def decode(data: str | bytes, max_bytes: int | None = None) -> str:
     ``max_bytes`` (UTF-8 bytes; None or ≤ 0: no limit) is checked before any other work, so
     an oversized page is refused in constant time and memory.
     """
+    return decode_raw(data, max_bytes)[0]
+
+
+def decode_raw(data: str | bytes, max_bytes: int | None = None) -> tuple[str, bytes | None]:
+    """``decode``, plus the text's UTF-8 bytes when the input was bytes (``None`` for text), so
+    ``parse_tree`` need not encode 3 MB again."""
+    raw: bytes | None = None
     if isinstance(data, bytes | bytearray | memoryview):
         raw = bytes(data)
         _check_size(len(raw), max_bytes)
@@ -74,6 +81,8 @@ def decode(data: str | bytes, max_bytes: int | None = None) -> str:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ParseError("input is not UTF-8 text") from exc
+        if raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]  # what text.encode() gives: valid UTF-8 round-trips
     elif isinstance(data, str):
         text = data[1:] if data.startswith("\ufeff") else data
         if max_bytes is not None and max_bytes > 0:
@@ -82,16 +91,16 @@ def decode(data: str | bytes, max_bytes: int | None = None) -> str:
                 _check_size(len(text.encode("utf-8", "surrogatepass")), max_bytes)
     else:
         raise ParseError(f"cannot parse a {type(data).__name__}; expected text or bytes")
-    if not text.strip():
+    if not text or text.isspace():  # (not text.strip(), without copying the page)
         raise ParseError("input is empty")
-    if "\x00" in text:
+    if raw is None and "\x00" in text:  # bytes were checked above
         raise ParseError("input is binary data, not HTML or XML text")
     sample = text[:65536]
     if len(_CONTROL.findall(sample)) > max(8, len(sample) // 100):
         raise ParseError("input is binary data, not HTML or XML text")
     if not _MARKUP.search(text):
         raise ParseError("input is not HTML or XML (no tags found)")
-    return text
+    return text, raw
 
 
 def detect_format(text: str) -> str:
@@ -199,16 +208,57 @@ def _doctype_end(text: str, i: int) -> int:
             i = stop.end()
 
 
-def parse_tree(text: str, fmt: str) -> etree._Element:
-    """Parse decoded text of format ``fmt`` into the root ``<html>`` element."""
+def _has_declaration(text: str) -> bool:
+    """``"<!" in text``, by way of the rare "!" (a one-character search is a memchr; a
+    two-character one, with "<" starting every tag, is ten times slower)."""
+    at = text.find("!")
+    for _ in range(64):
+        if at < 0:
+            return False
+        if at and text[at - 1] == "<":
+            return True
+        at = text.find("!", at + 1)
+    return "<!" in text  # a page full of "!": scan for the pair
+
+
+# The characters ``parse_tree`` strips, by the first byte of their UTF-8 encoding: a character
+# can only be in the text if that byte is in the raw bytes (one memchr each).
+_STRIP_BY_LEAD: tuple[tuple[bytes, tuple[str, ...]], ...] = tuple(
+    (bytes([lead]), tuple(chr(cp) for cp in STRIP_CHARS if chr(cp).encode()[0] == lead))
+    for lead in sorted({chr(cp).encode()[0] for cp in STRIP_CHARS})
+)
+
+
+def _has_strip_chars(text: str, raw: bytes | None) -> bool:
+    """Does ``text`` hold a character of STRIP_CHARS? ``raw`` (``text``'s UTF-8 bytes before
+    any rewriting, which only removes characters or adds ASCII) rules most of them out."""
+    if raw is None:
+        return any(chr(cp) in text for cp in STRIP_CHARS)  # `in` is a C scan per character
+    if raw.isascii():
+        return False
+    return any(lead in raw and any(ch in text for ch in chars) for lead, chars in _STRIP_BY_LEAD)
+
+
+def parse_tree(text: str, fmt: str, raw: bytes | None = None) -> etree._Element:
+    """Parse decoded text of format ``fmt`` into the root ``<html>`` element.
+
+    ``raw``, when given, must be ``text``'s UTF-8 encoding (``decode_raw`` returns it): it is
+    what libxml2 reads when the text needs no rewriting.
+    """
     if fmt not in FORMATS:
         raise ParseError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    if _CDATA_OPEN in text:
-        text = cdata_to_text(text)
-    if "<!" in text:
-        text = strip_doctypes(text)
-    if any(chr(cp) in text for cp in STRIP_CHARS):  # `in` is a C scan; a regex is 500x slower
+    rewritten = False
+    if _has_declaration(text):  # both CDATA and DOCTYPE start with "<!"
+        if _CDATA_OPEN in text:
+            text = cdata_to_text(text)
+            rewritten = True
+        if "<!" in text:
+            stripped = strip_doctypes(text)
+            rewritten = rewritten or stripped is not text
+            text = stripped
+    if _has_strip_chars(text, raw):
         text = text.translate(STRIP_CHARS)
+        rewritten = True
     parser = etree.HTMLParser(
         encoding="utf-8",
         no_network=True,
@@ -217,8 +267,9 @@ def parse_tree(text: str, fmt: str) -> etree._Element:
         remove_pis=True,
         collect_ids=False,
     )
+    data = raw if raw is not None and not rewritten else text.encode("utf-8", "replace")
     try:
-        root = etree.fromstring(text.encode("utf-8", "replace"), parser)
+        root = etree.fromstring(data, parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
         raise ParseError(f"input is not readable HTML or XML: {exc}") from exc
     _check_fatal(parser)
