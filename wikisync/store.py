@@ -73,6 +73,9 @@ _HEX_RE = re.compile(r"[0-9a-fA-F]{6,64}")
 _REF_FORMS = "NAME, NAME@latest, NAME@latest~N, NAME@vN, NAME@<id or hash>, NAME@YYYY-MM-DD"
 
 
+_SortKey = tuple[datetime, int, str]  # (when, version, id): the order of a page's snapshots
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """One stored version of a page, as described by its meta.json."""
@@ -234,7 +237,7 @@ class Store:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
-        self._loaded: dict[Path, tuple[tuple[int, int, int], Snapshot]] = {}
+        self._loaded: dict[Path, tuple[tuple[int, int, int], _SortKey, Snapshot]] = {}
 
     # ------------------------------------------------------------------ listing
 
@@ -260,29 +263,31 @@ class Store:
             return []
         except OSError as exc:
             raise StoreError(f"cannot read {pdir}: {_os_message(exc)}") from exc
-        snaps = [
+        keyed = [
             self._cached_snapshot(page, Path(e.path))
             for e in entries
             if e.is_dir() and not e.name.startswith(".")
         ]
-        snaps.sort(key=lambda s: (_parse_when(s.when), s.version or 0, s.id))
-        return snaps
+        keyed.sort(key=lambda ks: ks[0])
+        return [snap for _key, snap in keyed]
 
-    def _cached_snapshot(self, page: str, path: Path) -> Snapshot:
+    def _cached_snapshot(self, page: str, path: Path) -> tuple[_SortKey, Snapshot]:
         """Each meta.json is parsed once per Store while it is unchanged (a stat tells), so
         listing after each put costs a stat per snapshot, not a parse: a backfill of N
         versions is not quadratic in JSON parsing, and a hand edit is still noticed."""
         try:
             st = os.stat(path / "meta.json")
         except OSError:
-            return self._load_snapshot(page, path)  # says what is wrong
-        key = (st.st_mtime_ns, st.st_size, st.st_ino)
+            self._load_snapshot(page, path)  # says what is wrong
+            raise  # pragma: no cover - _load_snapshot raised already
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
         cached = self._loaded.get(path)
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        if cached is not None and cached[0] == stamp:
+            return cached[1], cached[2]
         snap = self._load_snapshot(page, path)
-        self._loaded[path] = (key, snap)
-        return snap
+        order = (_parse_when(snap.when), snap.version or 0, snap.id)
+        self._loaded[path] = (stamp, order, snap)
+        return order, snap
 
     def _load_snapshot(self, page: str, path: Path) -> Snapshot:
         meta_path = path / "meta.json"
