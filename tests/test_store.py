@@ -6,6 +6,7 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -144,6 +145,47 @@ def test_a_restore_is_a_version_of_its_own(store: Store) -> None:
     assert store.put(PAGE, doc("<p>a</p>", version=1), roadmap())[1] is False
     assert store.put(PAGE, doc("<p>b</p>"), roadmap("B"))[1] is False
     assert [s.version for s in store.snapshots(PAGE)] == [1, 2, 3]
+
+
+def test_two_stores_see_each_others_puts(store: Store) -> None:
+    """put() keeps its own index of the page; a write by another Store (another process, in
+    real life) must still count, for deduplication and for which snapshot is the latest."""
+    other = Store(store.root)
+    store.put(PAGE, doc("<p>a</p>", version=1, when="2021-01-01T00:00:00Z"), roadmap())
+    other.put(PAGE, doc("<p>b</p>", version=2, when="2021-01-02T00:00:00Z"), roadmap("B"))
+    # the other Store's v2 is the latest: the same bodies again are a no-op here too
+    assert store.put(PAGE, doc("<p>b</p>"), roadmap("B"))[1] is False
+    # and v1's bodies as v3 are a restore, not "the same as the latest"
+    assert store.put(PAGE, doc("<p>a</p>", 3, "2021-01-03T00:00:00Z"), roadmap())[1] is True
+    assert other.put(PAGE, doc("<p>a</p>", version=3), roadmap())[1] is False
+    assert [s.version for s in other.snapshots(PAGE)] == [1, 2, 3]
+    # a snapshot removed behind the Store's back is not used for deduplication any more
+    gone = store.resolve(f"{PAGE}@v2")
+    shutil.rmtree(gone.path)
+    again, created = store.put(PAGE, doc("<p>b</p>", 2, "2021-01-02T00:00:00Z"), roadmap("B"))
+    assert created and again.id == gone.id
+
+
+def test_put_lists_the_page_once_not_on_every_put(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill of N versions must not list N snapshots N times (O(N²) stats)."""
+    Store(store.root).put(PAGE, doc("<p>first</p>", 0, "2020-12-31T00:00:00Z"), roadmap())
+    listings = []
+    original = Store.snapshots
+
+    def counting(self: Store, page: str) -> list[Snapshot]:
+        listings.append(page)
+        return original(self, page)
+
+    monkeypatch.setattr(Store, "snapshots", counting)
+    for n in range(1, 31):
+        body = f"<p>{n % 20}</p>"  # versions 21-30 restore the bodies of 1-10
+        store.put(PAGE, doc(body, n, f"2021-01-{n:02d}T00:00:00Z"), roadmap(f"C{n}"))
+        assert store.put(PAGE, doc(body, n), roadmap(f"C{n}"))[1] is False
+    assert listings == [PAGE]
+    monkeypatch.setattr(Store, "snapshots", original)
+    assert [s.version for s in store.snapshots(PAGE)] == list(range(31))
 
 
 def test_when_defaults_to_now(store: Store) -> None:

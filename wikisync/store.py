@@ -14,7 +14,7 @@ can rebuild at any time with a newer parser. Layout::
           body.html
           roadmap.json                  Roadmap.to_json(), sort_keys, indent=2
         .tmp-<random>/                  a put in progress (or killed): never listed, cleaned
-                                        by the next put
+                                        by the next put of another Store
         CHANGELOG.md                    Change History entries, newest on top
 
 ``hash`` is sha256 over ``fmt + "\\0" + body + "\\0"`` for the bodies sorted by format, so the
@@ -42,7 +42,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -232,12 +232,47 @@ def _os_message(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def _sort_key(snap: Snapshot) -> _SortKey:
+    return (_parse_when(snap.when), snap.version or 0, snap.id)
+
+
+def _dir_signature(path: Path) -> tuple[int, int, int, int] | None:
+    """What changes when a directory's entries change (mtime alone has a coarse clock on some
+    file systems; the link count and size move with added or removed entries)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {_os_message(exc)}") from exc
+    return (st.st_ino, st.st_mtime_ns, st.st_nlink, st.st_size)
+
+
+@dataclass
+class _PageIndex:
+    """All put() needs to decide: the newest snapshot's id and each hash's (version, id)s.
+
+    Plain tuples, not Snapshots: a backfill adds one per version, so this is what grows.
+    """
+
+    signature: tuple[int, int, int, int] | None
+    latest: str | None = None
+    latest_key: _SortKey | None = None
+    by_hash: dict[str, list[tuple[int | None, str]]] = field(default_factory=dict)
+
+    def add(self, key: _SortKey, snap: Snapshot) -> None:
+        self.by_hash.setdefault(snap.hash, []).append((snap.version, snap.id))
+        if self.latest_key is None or key > self.latest_key:
+            self.latest, self.latest_key = snap.id, key
+
+
 class Store:
     """A directory of page snapshots; see the module docstring for the layout."""
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
         self._loaded: dict[Path, tuple[tuple[int, int, int], _SortKey, Snapshot]] = {}
+        self._index: dict[str, _PageIndex] = {}
 
     # ------------------------------------------------------------------ listing
 
@@ -271,6 +306,28 @@ class Store:
         keyed.sort(key=lambda ks: ks[0])
         return [snap for _key, snap in keyed]
 
+    def _page_index(self, page: str, pdir: Path) -> _PageIndex:
+        """What put() needs to know of a page, without listing it on every put.
+
+        Built from a full listing, then kept up to date by put() itself; rebuilt whenever the
+        page directory changed in a way put() did not make (its stat differs: another process
+        wrote, or a file was added beside the snapshots). A backfill of N versions is O(N),
+        not O(N²) stats. The rebuild is also when a killed put's temporary directory is
+        removed: this process's own puts clean up after themselves.
+        """
+        sig = _dir_signature(pdir)
+        index = self._index.get(page)
+        if index is not None and index.signature == sig and sig is not None:
+            return index
+        index = _PageIndex(signature=sig)
+        if sig is not None:
+            self._clean_tmp(pdir)
+            index.signature = _dir_signature(pdir)
+            for snap in self.snapshots(page):
+                index.add(self._loaded[snap.path][1], snap)
+        self._index[page] = index
+        return index
+
     def _cached_snapshot(self, page: str, path: Path) -> tuple[_SortKey, Snapshot]:
         """Each meta.json is parsed once per Store while it is unchanged (a stat tells), so
         listing after each put costs a stat per snapshot, not a parse: a backfill of N
@@ -285,7 +342,7 @@ class Store:
         if cached is not None and cached[0] == stamp:
             return cached[1], cached[2]
         snap = self._load_snapshot(page, path)
-        order = (_parse_when(snap.when), snap.version or 0, snap.id)
+        order = _sort_key(snap)
         self._loaded[path] = (stamp, order, snap)
         return order, snap
 
@@ -354,12 +411,10 @@ class Store:
         if unknown:
             raise StoreError(f"cannot store unknown body format(s) {', '.join(unknown)}")
         digest = content_hash(doc.bodies)
-        snaps = self.snapshots(page)
-        for snap in snaps:
-            if snap.hash == digest and (
-                snap is snaps[-1] or doc.meta.version is None or snap.version == doc.meta.version
-            ):
-                return snap, False
+        index = self._page_index(page, pdir)
+        for version, snap_id in index.by_hash.get(digest, ()):
+            if snap_id == index.latest or doc.meta.version is None or version == doc.meta.version:
+                return self._cached_snapshot(page, pdir / snap_id)[1], False
 
         now = _now()
         if doc.meta.when:
@@ -386,7 +441,6 @@ class Store:
         tmp: Path | None = None
         try:
             pdir.mkdir(parents=True, exist_ok=True)
-            self._clean_tmp(pdir)
             tmp = pdir / f"{TMP_PREFIX}{secrets.token_hex(8)}"
             tmp.mkdir()
             for fmt in sorted(doc.bodies):
@@ -407,7 +461,10 @@ class Store:
         finally:
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
-        return self._load_snapshot(page, final), True
+        snap = self._load_snapshot(page, final)
+        index.add(_sort_key(snap), snap)
+        index.signature = _dir_signature(pdir)
+        return snap, True
 
     @staticmethod
     def _clean_tmp(pdir: Path) -> None:
