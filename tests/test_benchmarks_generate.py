@@ -331,3 +331,33 @@ def test_replace_section_rewrites_only_its_own_block(tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert text.count("<!-- speed:begin -->") == 1 and "three" in text and "one" not in text
     assert "two" in text and text.startswith("# Results\n\nhand-written\n")
+
+
+# --------------------------------------------------------------------------- timing helpers
+
+
+def test_interleaved_times_take_turns_and_do_not_time_freeing() -> None:
+    """The parse benchmark's timer: contenders alternate within each round, slow ones sit out
+    the later rounds, and freeing a result is off the clock (a result whose finaliser sleeps
+    50 ms must not be measured as 50 ms)."""
+    import time
+
+    from benchmarks.run import interleaved_times
+
+    order: list[str] = []
+
+    class SlowToFree:
+        def __del__(self) -> None:
+            time.sleep(0.05)
+
+    def make(name: str) -> Any:
+        def fn() -> object:
+            order.append(name)
+            return SlowToFree()
+
+        return fn
+
+    got = interleaved_times({"a": make("a"), "b": make("b"), "c": make("c")}, 3, {"c": 1})
+    assert order == ["a", "b", "c", "a", "b", "a", "b"]
+    assert set(got) == {"a", "b", "c"}
+    assert all(0 <= t < 0.04 for t in got.values()), got
