@@ -166,6 +166,18 @@ def test_two_stores_see_each_others_puts(store: Store) -> None:
     assert created and again.id == gone.id
 
 
+def test_put_answers_as_a_fresh_store_would(store: Store) -> None:
+    """Versions stored out of date order: the Store that stored them and a fresh one pick the
+    same existing snapshot for an identical unversioned body (the oldest)."""
+    store.put(PAGE, doc("<p>a</p>", 3, "2021-01-03T00:00:00Z"), roadmap())
+    store.put(PAGE, doc("<p>b</p>", 4, "2021-01-04T00:00:00Z"), roadmap("B"))
+    v1, created = store.put(PAGE, doc("<p>a</p>", 1, "2021-01-01T00:00:00Z"), roadmap())
+    assert created
+    again, created = store.put(PAGE, doc("<p>a</p>"), roadmap())
+    assert not created and again.id == v1.id
+    assert Store(store.root).put(PAGE, doc("<p>a</p>"), roadmap())[0].id == v1.id
+
+
 def test_put_lists_the_page_once_not_on_every_put(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

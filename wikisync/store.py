@@ -14,7 +14,7 @@ can rebuild at any time with a newer parser. Layout::
           body.html
           roadmap.json                  Roadmap.to_json(), sort_keys, indent=2
         .tmp-<random>/                  a put in progress (or killed): never listed, cleaned
-                                        by the next put of another Store
+                                        when a put next lists the page
         CHANGELOG.md                    Change History entries, newest on top
 
 ``hash`` is sha256 over ``fmt + "\\0" + body + "\\0"`` for the bodies sorted by format, so the
@@ -250,7 +250,8 @@ def _dir_signature(path: Path) -> tuple[int, int, int, int] | None:
 
 @dataclass
 class _PageIndex:
-    """All put() needs to decide: the newest snapshot's id and each hash's (version, id)s.
+    """All put() needs to decide: the newest snapshot's id and each hash's snapshots as
+    (sort key, version, id), oldest first.
 
     Plain tuples, not Snapshots: a backfill adds one per version, so this is what grows.
     """
@@ -258,10 +259,13 @@ class _PageIndex:
     signature: tuple[int, int, int, int] | None
     latest: str | None = None
     latest_key: _SortKey | None = None
-    by_hash: dict[str, list[tuple[int | None, str]]] = field(default_factory=dict)
+    by_hash: dict[str, list[tuple[_SortKey, int | None, str]]] = field(default_factory=dict)
 
     def add(self, key: _SortKey, snap: Snapshot) -> None:
-        self.by_hash.setdefault(snap.hash, []).append((snap.version, snap.id))
+        same = self.by_hash.setdefault(snap.hash, [])
+        same.append((key, snap.version, snap.id))
+        if len(same) > 1 and key < same[-2][0]:  # stored out of date order: keep them sorted
+            same.sort()
         if self.latest_key is None or key > self.latest_key:
             self.latest, self.latest_key = snap.id, key
 
@@ -324,7 +328,7 @@ class Store:
             self._clean_tmp(pdir)
             index.signature = _dir_signature(pdir)
             for snap in self.snapshots(page):
-                index.add(self._loaded[snap.path][1], snap)
+                index.add(_sort_key(snap), snap)
         self._index[page] = index
         return index
 
@@ -412,7 +416,7 @@ class Store:
             raise StoreError(f"cannot store unknown body format(s) {', '.join(unknown)}")
         digest = content_hash(doc.bodies)
         index = self._page_index(page, pdir)
-        for version, snap_id in index.by_hash.get(digest, ()):
+        for _key, version, snap_id in index.by_hash.get(digest, ()):
             if snap_id == index.latest or doc.meta.version is None or version == doc.meta.version:
                 return self._cached_snapshot(page, pdir / snap_id)[1], False
 
