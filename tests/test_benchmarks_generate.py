@@ -361,3 +361,53 @@ def test_interleaved_times_take_turns_and_do_not_time_freeing() -> None:
     assert order == ["a", "b", "c", "a", "b", "a", "b"]
     assert set(got) == {"a", "b", "c"}
     assert all(0 <= t < 0.04 for t in got.values()), got
+
+
+def test_the_c_route_of_the_steps_table_does_the_walks_job_on_the_benchmark_page() -> None:
+    """The steps table sets the walk beside a C-only route: it is a fair yardstick only if,
+    on that page's markup, it produces exactly the marked text the walk does, block by block
+    (lozenge titles, organisation spans, breaks, escaped text); and it must not pass for the
+    walk where it is not (a struck or linked card)."""
+    import lxml.html
+
+    from benchmarks.run import _c_marks, parse_page
+    from wikisync.parse.inline import BREAK, marked_of
+
+    root = lxml.html.fromstring(render(parse_page(300)).encode())
+    blocks = [p for td in root.iter("td") for p in td if p.tag == "p"]
+    assert len(blocks) > 300
+    assert any("\ue000" in marked_of(p) for p in blocks)  # lozenges are there to be read
+    assert any("&lt;" in lxml.html.tostring(p, encoding=str) for p in blocks)
+    for p in blocks:
+        assert _c_marks([p]) == f"{BREAK}{marked_of(p)}{BREAK}"
+
+    for other in ("<p><s>Gone</s> [1]</p>", '<p><a href="https://x.org/">Docs</a> [2]</p>'):
+        p = lxml.html.fromstring(f"<table><tr><td>{other}</td></tr></table>").find(".//p")
+        assert _c_marks([p]) != f"{BREAK}{marked_of(p)}{BREAK}"
+
+
+def test_the_c_card_route_of_the_steps_table_reads_common_cards_as_the_grammar_does() -> None:
+    """The steps table's grammar yardstick must read the cards it claims to read exactly as
+    the card grammar does (tags, title, stage, organisations), most of the page's cards, and
+    admit the ones it cannot read."""
+    import lxml.html
+
+    from benchmarks.run import _c_cards, parse_page
+    from wikisync.parse.cards import parse_card, split_cell
+
+    root = lxml.html.fromstring(render(parse_page(300)).encode())
+    marked = [m for td in root.iter("td") for m in split_cell(td)]
+    got = _c_cards(marked)
+    whole = 0
+    for text, (tags, title, stage, orgs, read_whole) in zip(marked, got, strict=True):
+        card = parse_card(text)
+        assert card is not None
+        if not read_whole:
+            assert len(card.parts) > 1 or "<" in card.text or "[" in card.title, text
+            continue
+        whole += 1
+        assert (tags, stage, orgs) == (card.tags, card.stage, card.orgs), text
+        assert " ".join([*tags, title]).strip() == card.title, text
+    assert whole >= 0.9 * len(marked)
+    ((*_, read_whole),) = _c_cards(["Django 3.2 [All], Mongo 4.2 [1]"])
+    assert not read_whole
