@@ -823,25 +823,34 @@ def bench_scaling(quick: bool) -> Section:
         "| diff peak memory | diff, cyclic GC paused |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    times: dict[int, tuple[float, float, float]] = {}
+    datas: dict[int, bytes] = {}
+    pairs: dict[int, tuple[Roadmap, Roadmap]] = {}
     for n in sizes:
         page = generate_page(n, SEED + n)
         edited, _ = plant_edits(page, round(n * 0.05), SEED + n + 1)
-        data = render(page).encode("utf-8")
+        datas[n] = render(page).encode("utf-8")
         new_data = render(edited).encode("utf-8")
-        old = parse_text(data, "storage")
-        new = parse_text(new_data, "storage")
-        t_parse = median_time(partial(parse_text, data, "storage"), runs)
-        m_parse = peak_memory(partial(parse_text, data, "storage"))
-        t_diff = median_time(partial(wikisync_diff, old, new), runs)
-        m_diff = peak_memory(partial(wikisync_diff, old, new))
-        t_nogc = median_time(partial(_without_gc, wikisync_diff, old, new), runs)
-        times[n] = (t_parse, t_diff, t_nogc)
+        pairs[n] = (parse_text(datas[n], "storage"), parse_text(new_data, "storage"))
+        del page, edited
+    # Sizes take turns within each round (as the parsers do in the parse table): drift and the
+    # allocator's state touch every size alike, so the growth ratio is not one size's bad luck.
+    t_parse = interleaved_times(
+        {str(n): partial(parse_text, datas[n], "storage") for n in sizes}, runs
+    )
+    t_diff = interleaved_times({str(n): partial(wikisync_diff, *pairs[n]) for n in sizes}, runs)
+    t_nogc = interleaved_times(
+        {str(n): partial(_without_gc, wikisync_diff, *pairs[n]) for n in sizes}, runs
+    )
+    times: dict[int, tuple[float, float, float]] = {}
+    for n in sizes:
+        key = str(n)
+        times[n] = (t_parse[key], t_diff[key], t_nogc[key])
+        m_parse = peak_memory(partial(parse_text, datas[n], "storage"))
+        m_diff = peak_memory(partial(wikisync_diff, *pairs[n]))
         sec.lines.append(
-            f"| {n:,} | {len(data) / 1e6:.2f} MB | {_ms(t_parse)} | {_mb(m_parse)} "
-            f"| {_ms(t_diff)} | {_mb(m_diff)} | {_ms(t_nogc)} |"
+            f"| {n:,} | {len(datas[n]) / 1e6:.2f} MB | {_ms(times[n][0])} | {_mb(m_parse)} "
+            f"| {_ms(times[n][1])} | {_mb(m_diff)} | {_ms(times[n][2])} |"
         )
-        del page, edited, old, new
     gp = times[20_000][0] / times[10_000][0]
     gd = times[20_000][1] / times[10_000][1]
     gn = times[20_000][2] / times[10_000][2]
@@ -852,7 +861,9 @@ def bench_scaling(quick: bool) -> Section:
         f"Growth 10k → 20k: parse {gp:.2f}× ({_verdict(gp <= 2.5)}), diff {gd:.2f}× "
         f"({_verdict(gd <= 2.5)}); target ≤ 2.5×. wikisync pauses the cyclic garbage collector "
         f"while it diffs; the last column pauses it around the whole call too: {gn:.2f}×. "
-        f"Medians of {runs} runs; peak memory is what tracemalloc sees (Python objects; "
+        f"Medians of {runs} rounds, the sizes taking turns in each, each timed until its "
+        "result exists (as in the parse table); peak memory is what tracemalloc sees (Python "
+        "objects; "
         "libxml2's own heap is not traced).",
     ]
     return sec
@@ -916,15 +927,17 @@ def _backfill_child(conn: Connection, base_url: str, jobs: int) -> None:
     with tempfile.TemporaryDirectory(prefix="wikisync-bench-") as tmp:
         store = Store(Path(tmp))
         baseline = _max_rss()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = backfill(store, cfg, jobs=jobs)
-        elapsed = time.perf_counter() - t0
-        conn.send((elapsed, baseline, _max_rss(), len(result.stored) + len(result.same)))
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+        stored = len(result.stored) + len(result.same)
+        conn.send((elapsed, cpu, baseline, _max_rss(), stored))
     conn.close()
 
 
-def _backfill_once(versions: int, jobs: int) -> tuple[float, int, int, int]:
-    """(seconds, RSS before, peak RSS, versions stored) for one backfill of ``versions``."""
+def _backfill_once(versions: int, jobs: int) -> tuple[float, float, int, int, int]:
+    """(seconds, CPU seconds, RSS before, peak RSS, versions stored) for one backfill of
+    ``versions``."""
     fork, spawn = mp.get_context("fork"), mp.get_context("spawn")
     parent, child = fork.Pipe()
     server = fork.Process(target=_serve_versions, args=(child, versions), daemon=True)
@@ -940,7 +953,7 @@ def _backfill_once(versions: int, jobs: int) -> tuple[float, int, int, int]:
         tx.close()
         if not rx.poll(600):
             raise RuntimeError("backfill did not finish in 600 s")
-        got: tuple[float, int, int, int] = rx.recv()
+        got: tuple[float, float, int, int, int] = rx.recv()
         return got
     finally:
         parent.send("stop")
@@ -963,18 +976,25 @@ def bench_backfill(quick: bool) -> Section:
         sec.lines.append("Not yet measured: wikisync.sync has no backfill function.")
         return sec
     counts = (50, 100, 200) if quick else (100, 500, 1000)
+    runs = 1 if quick else 3
     sec.lines += [
-        "| versions | time | versions/s | RSS before | peak RSS | growth |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| versions | time | versions/s | CPU per version | RSS before | peak RSS | growth |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    growths, rates = [], []
+    growths, rates, cpus = [], [], []
     for n in counts:
-        seconds, before, peak, stored = _backfill_once(n, jobs=4)
+        got = [_backfill_once(n, jobs=4) for _ in range(runs)]
+        seconds = statistics.median(g[0] for g in got)
+        cpu = statistics.median(g[1] for g in got)
+        before = statistics.median(g[2] for g in got)
+        peak = statistics.median(g[3] for g in got)
+        stored = min(g[4] for g in got)
         growths.append(max(peak - before, 1))
         rates.append(stored / seconds)
+        cpus.append(cpu / stored)
         sec.lines.append(
-            f"| {stored} of {n} | {_ms(seconds)} | {stored / seconds:,.0f} | {_mb(before)} "
-            f"| {_mb(peak)} | {_mb(peak - before)} |"
+            f"| {stored} of {n} | {_ms(seconds)} | {stored / seconds:,.0f} | {_ms(cpu / stored)} "
+            f"| {_mb(int(before))} | {_mb(int(peak))} | {_mb(int(peak - before))} |"
         )
     mem = growths[-1] / growths[0]
     rate = rates[-1] / rates[0]
@@ -987,7 +1007,9 @@ def bench_backfill(quick: bool) -> Section:
         f"Memory growth, {times}× the versions: {mem:.2f}× ({_verdict(mem <= 1.5)}; flat = "
         f"≤ 1.5×; holding anything per version would scale with the versions); "
         f"{slope:,.1f} KB per extra version between the two largest runs. Throughput, "
-        f"{times}× the versions: {rate:.2f}× ({_verdict(rate >= 0.8)}; flat = ≥ 0.8×). "
+        f"{times}× the versions: {rate:.2f}× ({_verdict(rate >= 0.8)}; flat = ≥ 0.8×); CPU "
+        f"time per version {cpus[-1] / cpus[0]:.2f}× (what the disk's fsync latency cannot "
+        f"move). Backfills per size: {runs}, the median shown. "
         "`wikisync.sync.backfill(store, cfg, "
         "jobs=4)` runs in a fresh interpreter (peak RSS = VmHWM, C heaps included) "
         "against tests/confluence_server.py's FakeConfluence (Cloud v2, paged listing) in "
