@@ -457,7 +457,15 @@ def bench_steps(quick: bool) -> Section:
     t = interleaved_times(fns, runs)
     rest = t["whole"] - t["tree"] - t["walk"] - t["grammar"]
     routes = t["floor"] + t["marks"] + t["shape"] + t["items"]
-    whole_cards = sum(1 for c in _c_cards(marked) if c[4])
+    shapes = _c_cards(marked)
+    whole_cards = sum(1 for c in shapes if c[4])
+    assert len(cards) == len(marked), "every marked card reads as a card"
+    assert all(
+        (tags, stage, orgs) == (card.tags, card.stage, card.orgs)
+        and " ".join([*tags, title]).strip() == card.title
+        for (tags, title, stage, orgs, whole), card in zip(shapes, cards, strict=True)
+        if whole
+    ), "the card route read a card otherwise than the grammar"
     budget = 3.0 * t["floor"]
     left = max(budget - routes, 0.0)
     sec.lines += [
