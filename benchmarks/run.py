@@ -64,7 +64,7 @@ from wikisync.parse import parse_text
 
 # The parse's own steps, timed one by one in bench_steps (internals, on purpose).
 from wikisync.parse.cards import Card, parse_card, split_cell
-from wikisync.parse.inline import Context
+from wikisync.parse.inline import BREAK, LOZ_CLOSE, LOZ_OPEN, LOZENGE_RE, Context
 from wikisync.parse.load import decode_raw, parse_tree
 from wikisync.parse.roadmap import _choose, _new_item, _Reader
 from wikisync.render import render_changes
@@ -360,9 +360,9 @@ def _c_marks(elements: list[Any]) -> str:
     unescaped; elements joined by ``\x1e``."""
     tostring = etree.tostring
     s = "\x1e".join([tostring(el, encoding=str, with_tail=False) for el in elements])
-    s = _STATUS_MARKUP.sub("\ue000\\1\ue001", s)
+    s = _STATUS_MARKUP.sub(f"{LOZ_OPEN}\\1{LOZ_CLOSE}", s)
     s = s.replace(_RED_SPAN, "").replace("</span>", "")
-    s = s.replace("<p>", "\ue008").replace("</p>", "\ue008").replace("<br/>", "\ue008")
+    s = s.replace("<p>", BREAK).replace("</p>", BREAK).replace("<br/>", BREAK)
     return s.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -373,7 +373,6 @@ _CARD_SHAPE = re.compile(
     "((?:\ue000[^\ue001]*+\ue001 ?)*+)([^\ue000\\[<]*+)"
     "(?:\ue000([^\ue001]*+)\ue001|<([^<>]*+)>)?+ ?(?:\\[([^\\]]*+)\\])?+"
 )
-_LOZENGES = re.compile("\ue000([^\ue001]*)\ue001")
 
 
 def _c_cards(
@@ -392,7 +391,7 @@ def _c_cards(
             got = groups[orgs] = tuple(o.strip() for o in orgs.split(","))
         out.append(
             (
-                tuple(_LOZENGES.findall(tags)) if tags else (),
+                tuple(LOZENGE_RE.findall(tags)) if tags else (),
                 " ".join(title.split()),
                 stage or stage_text,
                 got,
@@ -441,7 +440,7 @@ def bench_steps(quick: bool) -> Section:
     marked = [m for el in cells for m in split_cell(el)]
     cards = [c for c in map(parse_card, marked) if c is not None]
     macros = sum(1 for el in cells for x in el.iter("ac:structured-macro"))
-    assert _c_marks(cells).count("\ue000") == macros, "the C route missed status macros"
+    assert _c_marks(cells).count(LOZ_OPEN) == macros, "the C route missed status macros"
     tostring = etree.tostring
     fns: dict[str, Callable[[], object]] = {
         "floor": partial(lxml.html.fromstring, data),
