@@ -16,3 +16,17 @@ def _server() -> Iterator[HTTPServer]:
     yield server
     server.clear()
     server.stop()
+
+
+def require(ok: bool, reason: str) -> None:
+    """Skip with a one-line reason when a real part (browser, wiki) is missing locally.
+
+    Under ``CI=true`` a missing part is a failure, never a skip: CI installs every part.
+    """
+    if ok:
+        return
+    import os
+
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
