@@ -121,7 +121,7 @@ def assert_nowhere(token: str, texts: list[str], *roots: Path) -> int:
 
 def debug_was_on(err: str) -> None:
     """-vv really logged the requests (else a clean stderr would prove nothing)."""
-    assert "wikisync: DEBUG: GET http://127.0.0.1:" in err, err
+    assert "wikisync: INFO: GET http://127.0.0.1:" in err, err  # -v logs each request
     assert "urllib3" in err or "Starting new HTTP connection" in err, err
 
 

@@ -6,6 +6,7 @@ Every command turns its arguments into library calls and prints what they return
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -22,6 +23,7 @@ from wikisync.diff import diff_roadmaps
 from wikisync.errors import ParseError, WikisyncError
 from wikisync.model import ChangeSet, Document, Roadmap, VersionRef
 from wikisync.parse import parse_document
+from wikisync.progress import show_waits, suspend_waits
 from wikisync.render import RenderOptions, render_changes, render_history, render_roadmap
 from wikisync.sources import LiveReader, is_live, load_source
 from wikisync.store import Snapshot, Store
@@ -196,6 +198,7 @@ def cli(
     logging.basicConfig(level=level, format="wikisync: %(levelname)s: %(message)s")
     # urllib3 announces each retry as a warning; our own error line says what finally happened.
     logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
+    show_waits()  # a spinner for requests over a second, on a terminal's stderr only
     ctx.obj = App(config_path=config_path, store_override=store_path, debug=debug)
 
 
@@ -498,12 +501,14 @@ def backfill_cmd(
         if bar is None:
             if not sys.stderr.isatty() or total == 0:
                 return
-            bar = click.progressbar(length=total, label=cfg.name, file=sys.stderr)
+            bar = click.progressbar(length=total, label=cfg.name, file=sys.stderr, show_pos=True)
+            quiet_spinner.enter_context(suspend_waits())  # the bar owns the line now
             bar.__enter__()
         bar.update(done - bar.pos)
 
+    quiet_spinner = contextlib.ExitStack()
     try:
-        with store_lock(app.store, wait):
+        with store_lock(app.store, wait), quiet_spinner:
             result = backfill(app.store, cfg, start=start, end=end, jobs=jobs, progress=progress)
     finally:
         if bar is not None:

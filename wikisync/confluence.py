@@ -10,58 +10,48 @@ a site without v2 by the status alone, so it probes ``GET /api/v2/pages?limit=1`
 means the v2 endpoint family is absent, and the client switches to v1 for the rest of the run;
 anything else means the page itself is missing (or hidden) and the 404 is reported.
 
-Retries live in urllib3 (``_PoliteRetry``, mounted for GET only): 429/500/502/503/504, connect and
-read errors, a bounded count, exponential backoff with ×0.7–1.3 jitter (urllib3's own backoff waits
-0 s before the first retry, which is exactly what Atlassian asks clients not to do), ``Retry-After``
-(seconds or HTTP date) and, for 429 without it, Cloud's ``X-RateLimit-Reset`` (ISO date). A server
-that asks for a longer wait than ``max_wait`` is not waited for: the 429 is reported at once.
-
-A total time bound per request (``total``): the socket timeouts only bound each read, so a server
-that trickles a byte every few seconds would hold a cron run for hours. A watchdog timer shuts
-the request's socket down when the bound passes (connect, headers, body, retries and waits
-included), and the request fails with one line saying so.
+The wire itself (one session, retries with Atlassian's backoff and ``Retry-After``, the total time
+bound of a request, the size cap on answers, where credentials may go on a redirect, request
+logging) is ``wikisync.http``'s: this module only knows what Confluence's REST API asks. GETs are
+retried, writes never (and never redirected). Every value the server sends that ends up in a
+snapshot id, a date or a CHANGELOG (version numbers, dates) is validated here, in ``_meta``: sync,
+backfill and publish read pages through this client only, so they all get the same checks.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
-import email.utils
 import html
 import json
 import logging
 import os
-import random
 import re
-import socket
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
-from urllib.parse import parse_qs, unquote_plus, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth
 from requests.utils import get_netrc_auth
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    MaxRetryError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-    ResponseError,
-)
-from urllib3.util.retry import Retry
 
 from wikisync import __version__
 from wikisync.errors import ConfigError, FetchError
+from wikisync.http import (
+    DeadlineAdapter,
+    NoAuth,
+    PoliteRetry,
+    Transport,
+    TransportError,
+    deadline,
+    origin_of,
+    retry_after_seconds,
+    safe_url,
+    warn_plain_http,
+)
 from wikisync.model import Document, SourceMeta
 
 __all__ = [
@@ -79,6 +69,13 @@ log = logging.getLogger("wikisync.confluence")
 
 AUTH_KINDS = ("none", "basic", "bearer", "netrc")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: The largest answer read, decompressed: a REST reply holds the storage and the view body of a
+#: page (JSON-escaped), so three times the parser's 50 MB page limit, plus room for metadata.
+MAX_RESPONSE_BYTES = 3 * 50_000_000 + (1 << 20)
+#: Where a version listing stops: far beyond any real page's history (a page edited every hour
+#: for ten years has 87,600 versions; Confluence lists 200-250 a page).
+MAX_VERSIONS = 100_000
+MAX_LISTING_PAGES = 2_000
 _MESSAGE_MAX = 200
 _TITLE_CACHE_SIZE = 512
 
@@ -131,6 +128,13 @@ def auth_from_env(
             )
         value = environ.get(var, "")
         if not value.strip():
+            if looks_like_secret(var):
+                # A token pasted where its variable's name belongs: never echo it (cron mail).
+                raise ConfigError(
+                    f"auth.{key} must name an environment variable; it holds something that "
+                    "looks like a secret (not shown) and no variable of that name is set: put "
+                    f"the secret in an environment variable and name that variable in {key}"
+                )
             raise ConfigError(
                 f"environment variable {var} (auth.{key}) is not set: it must hold {what}"
             )
@@ -141,6 +145,27 @@ def auth_from_env(
         return Auth(kind="bearer", token=token, source=f"${token_env}")
     user = need(user_env, "user_env", "the account email or user name")
     return Auth(kind="basic", user=user, token=token, source=f"${user_env}/${token_env}")
+
+
+_TOKEN_PREFIXES = ("ATATT", "ATCTT", "ghp_", "gho_", "github_pat_", "glpat-", "xox")
+
+
+def looks_like_secret(name: str) -> bool:
+    """True when ``name`` is more likely a pasted token than an environment variable's name.
+
+    Variable names are words (``CONFLUENCE_TOKEN``, ``wiki_pat``); tokens are long runs that mix
+    upper and lower case with digits, long hex or base64 runs, or carry a vendor's prefix.
+    """
+    if name.startswith(_TOKEN_PREFIXES):
+        return True
+    if len(name) < 16:
+        return False
+    mixed = (
+        any(c.islower() for c in name)
+        and any(c.isupper() for c in name)
+        and any(c.isdigit() for c in name)
+    )
+    return mixed or (len(name) >= 24 and "_" not in name)
 
 
 class _BearerAuth(AuthBase):
@@ -155,13 +180,6 @@ class _BearerAuth(AuthBase):
 
     def __repr__(self) -> str:
         return "_BearerAuth(token='***')"
-
-
-class _NoAuth(AuthBase):
-    """Anonymous on purpose: a truthy auth keeps requests from quietly using ~/.netrc."""
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        return r
 
 
 # --------------------------------------------------------------------------- results
@@ -188,259 +206,10 @@ class ConfluenceHTTPError(FetchError):
         self.server_message = server_message
 
 
-# --------------------------------------------------------------------------- total time bound
-
-
-class Deadline:
-    """The wall-clock bound of one request: shuts its sockets down when the time is up.
-
-    Socket timeouts bound each read, not the request: a server that sends a byte now and then
-    never trips them. The watchdog timer breaks the blocked read from outside (``shutdown`` wakes
-    a thread blocked in ``recv``), and the retry policy stops retrying once the bound is near.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.end = time.monotonic() + seconds
-        self.expired = False  # the watchdog fired: whatever failed after it, failed because of it
-        self.cut_short = False  # a retry was not made because its wait would pass the bound
-        self._conns: list[HTTPConnection] = []
-        self._socks: list[socket.socket] = []  # a response may outlive its connection's sock
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-
-    def remaining(self) -> float:
-        return self.end - time.monotonic()
-
-    def watch(self, conn: HTTPConnection) -> None:
-        """Track a connection this request uses; refuse to start one after the bound."""
-        with self._lock:
-            if self.expired:
-                _shut(conn.sock)
-                raise _DeadlinePassed(f"no complete answer within {self.seconds:g} s")
-            if conn not in self._conns:
-                self._conns.append(conn)
-            sock = conn.sock
-            if isinstance(sock, socket.socket) and sock not in self._socks:
-                self._socks.append(sock)
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            socks = [*self._socks, *(c.sock for c in self._conns)]
-        for sock in socks:
-            _shut(sock)
-
-
-class _DeadlinePassed(OSError):
-    """Raised inside urllib3 (which retries OSErrors) when a request starts after its bound."""
-
-
-def _shut(sock: object) -> None:
-    if isinstance(sock, socket.socket):
-        # The plain socket's shutdown, also for TLS: SSLSocket.shutdown would unwrap the TLS
-        # object under the reading thread's feet.
-        with contextlib.suppress(OSError):
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-_active = threading.local()
-
-
-def _current_deadline() -> Deadline | None:
-    return getattr(_active, "deadline", None)
-
-
-@contextlib.contextmanager
-def deadline(seconds: float | None) -> Iterator[Deadline | None]:
-    """Bound every request made on this thread (through a ``DeadlineAdapter``) to ``seconds``."""
-    if seconds is None:
-        yield None
-        return
-    dl = Deadline(seconds)
-    previous = _current_deadline()
-    _active.deadline = dl
-    dl._timer.start()
-    try:
-        yield dl
-    finally:
-        dl._timer.cancel()
-        _active.deadline = previous
-
-
-class _WatchedHTTPConnection(HTTPConnection):
-    def request(self, *args: Any, **kw: Any) -> None:
-        dl = _current_deadline()
-        if dl is not None:
-            dl.watch(self)
-        super().request(*args, **kw)
-        if dl is not None:
-            dl.watch(self)  # connected by now: if the bound passed meanwhile, stop here
-
-
-class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
-    pass  # the MRO puts the watching request() in front of HTTPSConnection's
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
-
-
-class DeadlineAdapter(HTTPAdapter):
-    """An ``HTTPAdapter`` whose connections obey ``deadline()`` (also through an HTTP proxy)."""
-
-    def init_poolmanager(self, *args: Any, **kw: Any) -> None:
-        super().init_poolmanager(*args, **kw)
-        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
-
-    def proxy_manager_for(self, proxy: str, **kw: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **kw)
-        if not proxy.lower().startswith("socks"):
-            manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
-        return manager
-
-
-# --------------------------------------------------------------------------- retry policy
-
-
-def _parse_retry_after(value: str, now: float) -> float | None:
-    """``Retry-After`` as seconds (delta or HTTP date); None when unreadable."""
-    value = value.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        return float(value)
-    parsed = email.utils.parsedate_tz(value)
-    if parsed is None:
-        return None
-    return max(0.0, email.utils.mktime_tz(parsed) - now)
-
-
-def _parse_reset(value: str, now: float) -> float | None:
-    """Cloud's ``X-RateLimit-Reset``: an ISO-8601 instant (epoch seconds tolerated)."""
-    value = value.strip()
-    if re.fullmatch(r"\d{9,}(\.\d+)?", value):
-        return max(0.0, float(value) - now)
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
-
-
-def retry_after_seconds(
-    status: int, headers: Mapping[str, str], now: float | None = None
-) -> float | None:
-    """How long the server asked us to wait, from ``Retry-After`` or (429) ``X-RateLimit-Reset``."""
-    now = time.time() if now is None else now
-    ra = headers.get("Retry-After")
-    if ra:
-        seconds = _parse_retry_after(ra, now)
-        if seconds is not None:
-            return seconds
-    reset = headers.get("X-RateLimit-Reset")
-    if reset and status == 429:
-        return _parse_reset(reset, now)
-    return None
-
-
-class _PoliteRetry(Retry):
-    """urllib3 ``Retry`` with Atlassian's advice: jittered backoff, X-RateLimit-Reset, a wait cap.
-
-    ``new()`` is how urllib3 copies a Retry after each attempt; it only knows the base class's
-    arguments, so the extra settings are carried over by hand.
-    """
-
-    def __init__(
-        self,
-        *args: Any,
-        max_wait: float = 60.0,
-        sleep_fn: Callable[[float], None] = time.sleep,
-        **kw: Any,
-    ) -> None:
-        super().__init__(*args, **kw)
-        self.max_wait = max_wait
-        self.sleep_fn = sleep_fn
-
-    def new(self, **kw: Any) -> Self:
-        kw.setdefault("max_wait", self.max_wait)
-        kw.setdefault("sleep_fn", self.sleep_fn)
-        return super().new(**kw)
-
-    def get_retry_after(self, response: Any) -> float | None:
-        return retry_after_seconds(int(response.status or 0), response.headers)
-
-    def get_backoff_time(self) -> float:
-        # Count the consecutive failures so far (urllib3 would return 0 for the first retry).
-        n = 0
-        for h in reversed(self.history):
-            if h.redirect_location is not None:
-                break
-            n += 1
-        if n == 0 or self.backoff_factor <= 0:
-            return 0.0
-        wait = self.backoff_factor * (2 ** (n - 1)) * random.uniform(0.7, 1.3)
-        return float(min(self.max_wait, self.backoff_max, wait))
-
-    def increment(
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: Any = None,
-        error: Exception | None = None,
-        _pool: Any = None,
-        _stacktrace: TracebackType | None = None,
-    ) -> Self:
-        dl = _current_deadline()
-        if dl is not None and dl.expired:
-            raise MaxRetryError(_pool, url or "", error or ResponseError("total time bound"))
-        if response is not None:
-            wait = self.get_retry_after(response)
-            if wait is not None and wait > self.max_wait:
-                # Give up now: with raise_on_status=False urllib3 hands back this response and the
-                # client reports it with the wait the server asked for.
-                raise MaxRetryError(_pool, url or "", ResponseError("Retry-After above max_wait"))
-        new = super().increment(method, url, response, error, _pool, _stacktrace)
-        if dl is not None:
-            wait = None if response is None else new.get_retry_after(response)
-            if min(self.max_wait, new.get_backoff_time() if wait is None else wait) >= (
-                dl.remaining()
-            ):
-                # Waiting would use up the request's time bound: report what we have now.
-                dl.cut_short = True
-                raise MaxRetryError(_pool, url or "", error or ResponseError("total time bound"))
-        return new
-
-    def sleep(self, response: Any = None) -> None:
-        wait: float | None = None
-        if response is not None and self.respect_retry_after_header:
-            wait = self.get_retry_after(response)
-        if wait is None:
-            wait = self.get_backoff_time()
-        wait = min(wait, self.max_wait)
-        if wait > 0:
-            log.debug("retrying in %.2f s", wait)
-            self.sleep_fn(wait)
-
-
 # --------------------------------------------------------------------------- helpers
 
 
-def _safe_url(url: str) -> str:
-    """The URL without any user:password part, for messages and logs."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+_safe_url = safe_url
 
 
 def _one_line(text: str, limit: int = _MESSAGE_MAX) -> str:
@@ -477,6 +246,74 @@ def _server_message(resp: requests.Response) -> str:
         return resp.reason or ""
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     return _one_line(first_line)
+
+
+#: The largest version number taken from a server (Confluence stores it as a 32-bit int).
+MAX_VERSION_NUMBER = 2**31 - 1
+
+
+class BadServerValue(FetchError):
+    """The server sent a version number or date wikisync will not store; one page fails."""
+
+
+def version_number(value: Any) -> int:
+    """A page version number: a whole number from 1 (a JSON int, or ASCII digits).
+
+    ``-5`` would give snapshot ids the CHANGELOG markers cannot name, ``"2b"`` no number at all.
+    """
+    if isinstance(value, bool):
+        raise ValueError("not a number")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
+        number = int(value)
+    else:
+        raise ValueError("not a whole number")
+    if not 1 <= number <= MAX_VERSION_NUMBER:
+        raise ValueError(f"outside 1..{MAX_VERSION_NUMBER}")
+    return number
+
+
+def version_date(value: Any) -> str | None:
+    """A version's date as the server wrote it, once it is known to be a usable ISO 8601 instant.
+
+    Usable: a string, read by ``datetime.fromisoformat``, that converts to UTC within the years
+    1970-9999 (``9999-12-31T23:59:59-01:00`` overflows; ``2021-13-45`` and ``<ac:struct`` are no
+    date; before 1970 a snapshot id's date field would not have its 8 digits). None when absent.
+    This is the one check every page read goes through: sync, backfill and publish alike.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    text = value.strip()
+    if not text or len(text) > 64:
+        raise ValueError("not an ISO 8601 date")
+    try:
+        when = datetime.fromisoformat(text)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        utc = when.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ValueError("not an ISO 8601 date") from None
+    if not 1970 <= utc.year <= 9999:
+        raise ValueError("outside the years 1970-9999")
+    return value
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """A server value in a message: repr (controls escaped), cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cursor(url: str) -> str:
+    """What identifies a listing page: its ``cursor`` (v2) or ``start`` (v1), else the URL."""
+    query = parse_qs(urlsplit(url).query)
+    for key in ("cursor", "start"):
+        if query.get(key):
+            return f"{key}={query[key][0]}"
+    return url
 
 
 def _check_page_id(page_id: str | int) -> str:
@@ -528,10 +365,14 @@ class ConfluenceClient:
         sleep: Callable[[float], None] = time.sleep,
         cloud: bool | None = None,
         total: float | None = None,
+        max_bytes: int | None = MAX_RESPONSE_BYTES,
+        max_listing_pages: int = MAX_LISTING_PAGES,
+        max_versions: int = MAX_VERSIONS,
     ) -> None:
         """``total``: seconds one request may take, retries and waits included; by default
         the worst case the other settings allow a merely slow server, so only a server that
-        trickles its answer is cut short."""
+        trickles its answer is cut short. ``max_bytes``: the largest (decompressed) answer read;
+        ``max_listing_pages``/``max_versions``: where a version listing stops."""
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"base_url must be an http(s) URL, not {base_url!r}")
@@ -566,13 +407,18 @@ class ConfluenceClient:
         if total <= 0:
             raise ConfigError("the total time bound of a request must be positive")
         self.total = total
-        self._last = threading.local()  # the Deadline of this thread's latest request
+        if max_listing_pages < 1 or max_versions < 1:
+            raise ConfigError("the caps of a version listing must be at least 1")
+        self.max_listing_pages = max_listing_pages
+        self.max_versions = max_versions
         self.auth = auth or Auth()
         self._secrets: list[str] = []
         self._auth = self._requests_auth(self.auth)
         self.user_agent = user_agent or f"wikisync/{__version__} (+python-requests)"
+        if self.auth.kind != "none":
+            warn_plain_http(self.base_url)
 
-        retry = _PoliteRetry(
+        retry = PoliteRetry(
             total=retries,
             connect=retries,
             read=retries,
@@ -587,19 +433,25 @@ class ConfluenceClient:
             max_wait=max_wait,
             sleep_fn=sleep,
         )
-        self._owns_session = session is None
-        self.session = session or requests.Session()  # trust_env: proxies from the environment
-        adapter = DeadlineAdapter(max_retries=retry)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+        # Proxies and CA bundles from the environment apply; ~/.netrc never does on its own.
+        self.transport = Transport(
+            retry=retry,
+            timeout=timeout,
+            total=total,
+            max_bytes=max_bytes,
+            user_agent=self.user_agent,
+            auth=self._auth,
+            credentials_origin=origin_of(self.origin),
+            session=session,
+        )
+        self.session = self.transport.session
         self._titles: OrderedDict[str, str | None] = OrderedDict()
 
     # ----------------------------------------------------------------- lifecycle
 
     def close(self) -> None:
         """Release pooled connections (only a session this client created)."""
-        if self._owns_session:
-            self.session.close()
+        self.transport.close()
 
     def __enter__(self) -> ConfluenceClient:
         return self
@@ -642,11 +494,11 @@ class ConfluenceClient:
 
         def v2() -> int:
             r = self._get(f"{self._v2}/pages/{pid}", None, what)
-            return self._int(r, "version.number")
+            return self._version(r, "version.number")
 
         def v1() -> int:
             r = self._get(f"{self._v1}/content/{pid}", {"expand": "version"}, what)
-            return self._int(r, "version.number")
+            return self._version(r, "version.number")
 
         return self._call(v2, v1)
 
@@ -722,7 +574,7 @@ class ConfluenceClient:
                 "version": {"number": version, "message": message, "minorEdit": minor_edit},
             }
             r = self._send_json("PUT", f"{self._v2}/pages/{pid}", None, body, what, "update")
-            return self._int(r, "version.number")
+            return self._version(r, "version.number")
 
         def v1() -> int:
             body = {
@@ -734,7 +586,7 @@ class ConfluenceClient:
                 "body": {"storage": {"value": storage, "representation": "storage"}},
             }
             r = self._send_json("PUT", f"{self._v1}/content/{pid}", None, body, what, "update")
-            return self._int(r, "version.number")
+            return self._version(r, "version.number")
 
         return self._call(v2, v1)
 
@@ -748,7 +600,7 @@ class ConfluenceClient:
             params["version"] = version
         s = self._get(url, params, what)
         storage = self._str(s, "body.storage.value")
-        number = self._int(s, "version.number")
+        number = self._version(s, "version.number")
         # Pin the view to the version just read: the page may be saved between the two calls.
         v = self._get(url, {"body-format": "view", "version": number}, what)
         view = self._str(v, "body.view.value")
@@ -757,9 +609,9 @@ class ConfluenceClient:
             page=pid,
             title=self._str(s, "title"),
             version=number,
-            when=ver.get("createdAt"),
-            author=ver.get("authorId") or s.data.get("authorId"),
-            message=ver.get("message") or "",
+            when=self._date(s, "version.createdAt", ver.get("createdAt")),
+            author=self._text(s, "version.authorId", ver.get("authorId") or s.data.get("authorId")),
+            message=self._text(s, "version.message", ver.get("message")) or "",
             url=self._webui(s.data),
             source="v2",
         )
@@ -792,7 +644,7 @@ class ConfluenceClient:
     def _iter_v2(self, pid: str, first: _Reply) -> Iterator[VersionInfo]:
         def info(item: dict[str, Any]) -> VersionInfo:
             return VersionInfo(
-                number=int(item["number"]),
+                number=item["number"],
                 when=item.get("createdAt"),
                 author=item.get("authorId"),
                 message=item.get("message") or "",
@@ -816,26 +668,48 @@ class ConfluenceClient:
         info: Callable[[dict[str, Any]], VersionInfo],
         next_url: Callable[[_Reply], str | None],
     ) -> Iterator[VersionInfo]:
-        """Every listed version, page after page, refusing a repeated cursor or number."""
+        """Every listed version, page after page, within the caps; a repeated cursor or number
+        stops it (a server whose pagination never ends would keep a backfill going forever)."""
         reply = first
-        seen_urls: set[str] = {reply.url}
+        seen_cursors: set[str] = {_cursor(reply.url)}
         seen_numbers: set[int] = set()
+        pages = 1
         while True:
             for item in self._list(reply, "results"):
                 if not isinstance(item, dict) or "number" not in item:
                     raise self._bad_shape(reply, "results[].number")
+                number = self._version(reply, "results[].number", item["number"])
+                when = item.get("createdAt", item.get("when"))
+                item = {**item, "number": number}
+                if not isinstance(when, str):
+                    item.pop("createdAt", None)
+                    item.pop("when", None)
                 version = info(item)
                 self._check_new(version.number, seen_numbers, reply)
+                if len(seen_numbers) > self.max_versions:
+                    raise FetchError(
+                        f"cannot list versions of page {pid}: the server lists more than "
+                        f"{self.max_versions} versions, far more than any real page has; "
+                        "stopping instead of going on forever"
+                    )
                 yield version
             url = next_url(reply)
             if url is None:
                 return
-            if url in seen_urls:
+            cursor = _cursor(url)
+            if cursor in seen_cursors:
                 raise FetchError(
                     f"cannot list versions of page {pid}: the server repeated the page cursor "
                     f"({_safe_url(url)}); stopping instead of looping"
                 )
-            seen_urls.add(url)
+            pages += 1
+            if pages > self.max_listing_pages:
+                raise FetchError(
+                    f"cannot list versions of page {pid}: the listing goes on past "
+                    f"{self.max_listing_pages} pages ({len(seen_numbers)} versions so far), far "
+                    "more than any real page's history; stopping instead of going on forever"
+                )
+            seen_cursors.add(cursor)
             reply = self._get(url, None, reply.what)
 
     # ----------------------------------------------------------------- v1
@@ -870,15 +744,15 @@ class ConfluenceClient:
     def _doc_v1(self, r: _Reply, pid: str) -> Document:
         storage = self._str(r, "body.storage.value")
         view = self._str(r, "body.view.value")
-        number = self._int(r, "version.number")
+        number = self._version(r, "version.number")
         ver = r.data["version"]
         meta = SourceMeta(
             page=str(r.data.get("id") or pid),
             title=self._str(r, "title"),
             version=number,
-            when=ver.get("when"),
+            when=self._date(r, "version.when", ver.get("when")),
             author=_author_v1(ver),
-            message=ver.get("message") or "",
+            message=self._text(r, "version.message", ver.get("message")) or "",
             url=self._webui(r.data),
             source="v1",
         )
@@ -891,7 +765,7 @@ class ConfluenceClient:
 
         def info(item: dict[str, Any]) -> VersionInfo:
             return VersionInfo(
-                number=int(item["number"]),
+                number=item["number"],
                 when=item.get("when"),
                 author=_author_v1(item),
                 message=item.get("message") or "",
@@ -976,7 +850,7 @@ class ConfluenceClient:
             pair = f"{login}:{password}".encode()
             self._secrets += [password, base64.b64encode(pair).decode()]
             return HTTPBasicAuth(login, password)
-        return _NoAuth()
+        return NoAuth()
 
     def _redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -996,77 +870,24 @@ class ConfluenceClient:
         what: str,
         action: str = "read",
     ) -> requests.Response:
-        headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
-        safe = _safe_url(url)
         try:
-            with deadline(self.total) as dl:
-                self._last.deadline = dl
-                resp = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=None if body is None else json.dumps(body),
-                    headers=headers,
-                    auth=self._auth,
-                    timeout=self.timeout,
-                    allow_redirects=True,
-                )
-        except requests.RequestException as e:
-            full = _safe_url(e.request.url) if e.request is not None and e.request.url else safe
-            log.debug("%s %s -> %s", method, self._redact(full), type(e).__name__)
-            reason = self._network_reason(e)
-            if dl is not None and (dl.expired or dl.cut_short):
-                reason = self._too_slow()
-            raise self._fail(f"cannot {action} {what}: {method} {full} -> {reason}") from None
-        if dl is not None and dl.expired:
-            # The watchdog cut the socket yet an answer came through: headers or a body without
-            # a length end at EOF, so what arrived may be cut short. Never use it.
-            raise self._fail(f"cannot {action} {what}: {method} {safe} -> {self._too_slow()}")
-        for hop in resp.history:
-            log.debug("%s %s -> %s (redirect)", method, _safe_url(hop.url), hop.status_code)
-        log.debug("%s %s -> %s", method, self._redact(_safe_url(resp.url)), resp.status_code)
+            resp = self.transport.request(
+                method,
+                url,
+                params=params,
+                data=None if body is None else json.dumps(body),
+                headers=headers,
+            )
+        except TransportError as e:
+            raise self._fail(
+                f"cannot {action} {what}: {e.method} {self._redact(e.url)} -> {e.reason}"
+            ) from None
         if resp.headers.get("Warning", "").startswith("299"):
             log.debug("server warning: %s", _one_line(resp.headers["Warning"]))
         return resp
-
-    def _network_reason(self, e: requests.RequestException) -> str:
-        """Name what went wrong on the wire, without urllib3's long pool/URL repr."""
-        cause: BaseException | None = e
-        while cause is not None:
-            if isinstance(cause, MaxRetryError) and cause.reason is not None:
-                cause = cause.reason
-                continue
-            if isinstance(cause, ReadTimeoutError | requests.ReadTimeout):
-                return (
-                    f"read timed out (timeout {self.timeout}, {self.retries} retries); "
-                    "the server is slow or unreachable; try later or raise the timeout"
-                )
-            if isinstance(cause, NewConnectionError):
-                return (
-                    "could not connect (connection refused or name not resolved); "
-                    "check base_url and the network/proxy settings"
-                )
-            if isinstance(cause, ConnectTimeoutError | requests.ConnectTimeout):
-                return (
-                    f"connect timed out (timeout {self.timeout}, {self.retries} retries); "
-                    "check base_url and the network/proxy settings"
-                )
-            if isinstance(cause, requests.TooManyRedirects):
-                return "too many redirects; check base_url"
-            if isinstance(cause, ProtocolError | requests.exceptions.ChunkedEncodingError):
-                return (
-                    f"the connection was reset or broke mid-response ({self.retries} retries; "
-                    "truncated body?); try again later"
-                )
-            if isinstance(cause, requests.exceptions.SSLError):
-                return "TLS/SSL error; check the certificate settings (REQUESTS_CA_BUNDLE)"
-            if isinstance(cause, requests.exceptions.ProxyError):
-                return "proxy error; check HTTPS_PROXY/HTTP_PROXY"
-            nested = cause.args[0] if cause.args else None
-            cause = nested if isinstance(nested, BaseException) else cause.__context__
-        return f"request failed ({type(e).__name__}); check base_url and the network"
 
     def _send_json(
         self,
@@ -1105,7 +926,14 @@ class ConfluenceClient:
     ) -> ConfluenceHTTPError:
         status = resp.status_code
         server = self._redact(_server_message(resp))
-        if status == 401:
+        moved = resp.history and origin_of(resp.url) != origin_of(self.origin)
+        if status == 401 and moved and self.auth.kind != "none":
+            hint = (
+                f"the server redirected to {_safe_url(resp.url).split('/', 3)[2]}, where no "
+                "credentials are sent (only to base_url's scheme, host and port): set base_url "
+                "to the address the site redirects to"
+            )
+        elif status == 401:
             if self.auth.kind == "none":
                 hint = "the page needs credentials: configure auth (user_env/token_env)"
             elif self.auth.kind == "netrc":
@@ -1137,14 +965,8 @@ class ConfluenceClient:
             msg += f" ({hint})"
         return ConfluenceHTTPError(self._redact(msg), status=status, url=url, server_message=server)
 
-    def _too_slow(self) -> str:
-        return (
-            f"no complete answer within {self.total:g} s, the time bound of one request; "
-            "the server is too slow or trickles its answer; try later"
-        )
-
     def _gave_up(self) -> str:
-        dl: Deadline | None = getattr(self._last, "deadline", None)
+        dl = self.transport.last_deadline
         if dl is not None and (dl.expired or dl.cut_short):
             return f"before the {self.total:g} s time bound of one request"
         return f"after {self.retries} retries"
@@ -1171,14 +993,33 @@ class ConfluenceClient:
             raise self._bad_shape(r, path)
         return value
 
-    def _int(self, r: _Reply, path: str) -> int:
-        value = self._dig(r, path)
-        if isinstance(value, bool) or not isinstance(value, int | str):
-            raise self._bad_shape(r, path)
+    def _bad_value(self, r: _Reply, path: str, value: Any, why: str) -> BadServerValue:
+        return BadServerValue(
+            self._redact(
+                f"cannot read {r.what}: {r.method} {r.url} -> the server sent {path} = "
+                f"{_shown(value)} ({why}); refusing to store it"
+            )
+        )
+
+    def _version(self, r: _Reply, path: str, value: Any = None) -> int:
+        """A version number from the reply (``path``), or ``value`` found at ``path``."""
+        value = self._dig(r, path) if value is None else value
         try:
-            return int(value)
-        except ValueError:
-            raise self._bad_shape(r, path) from None
+            return version_number(value)
+        except ValueError as e:
+            raise self._bad_value(r, path, value, str(e)) from None
+
+    def _date(self, r: _Reply, path: str, value: Any) -> str | None:
+        try:
+            return version_date(value)
+        except ValueError as e:
+            raise self._bad_value(r, path, value, str(e)) from None
+
+    def _text(self, r: _Reply, path: str, value: Any) -> str | None:
+        """An optional text field (author, message): a string or nothing."""
+        if value is None or isinstance(value, str):
+            return value or None
+        raise self._bad_value(r, path, value, "not a string")
 
     def _list(self, r: _Reply, path: str) -> list[Any]:
         value = self._dig(r, path)

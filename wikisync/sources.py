@@ -85,10 +85,10 @@ def load_source(
 
 
 def _load_url(url: str) -> Document:
-    """Any page on the web: fetched by ``sync.http_get``, recognised like a file."""
-    from wikisync.sync import http_get  # the HTTP side lives with the other fetching code
+    """Any page on the web: fetched anonymously by ``http.get_url``, recognised like a file."""
+    from wikisync.http import get_url  # the shared transport; requests loads only for URLs
 
-    doc = document_from_bytes(http_get(url), label=url, source="url")
+    doc = document_from_bytes(get_url(url), label=url, source="url")
     return Document(bodies=doc.bodies, meta=replace(doc.meta, url=doc.meta.url or url))
 
 

@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import itertools
 import json
+import logging
 import os
 import re
 import secrets
@@ -33,16 +34,13 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-
-import requests
-from urllib3.util.retry import Retry
 
 from wikisync import __version__
 from wikisync.config import Config, PageConfig
-from wikisync.confluence import ConfluenceClient, DeadlineAdapter, auth_from_env, deadline
+from wikisync.confluence import BadServerValue, ConfluenceClient, auth_from_env
 from wikisync.diff import diff_roadmaps
 from wikisync.errors import ConfigError, FetchError, ParseError, StoreError, WikisyncError
+from wikisync.http import MAX_URL_BYTES, get_url
 from wikisync.model import ChangeSet, Document, Roadmap, VersionRef
 from wikisync.parse import parse_document
 from wikisync.publish import PublishResult, publish
@@ -67,13 +65,14 @@ __all__ = [
     "sync_page",
 ]
 
+log = logging.getLogger("wikisync.sync")
+
 USER_AGENT = f"wikisync/{__version__} (+python-requests)"
 VERSIONS_NAME = ".wikisync-versions.json"
 SCHEMA_VERSIONS = "wikisync.versions/1"
-#: Largest body a URL source may send: a roadmap page is a few MB; 64 MB is clearly not one.
-MAX_URL_BYTES = 64 * 1024 * 1024
 
 _ID = r"\d{8}T\d{6}Z-v\d+-[0-9a-f]{12}"
+_DIGITS = re.compile(r"[0-9]{1,10}")
 MARKER_RE = re.compile(
     rf"<!-- wikisync: (?:(?P<old>{_ID})\.\.(?P<new>{_ID})|start (?P<start>{_ID})) -->"
 )
@@ -149,113 +148,14 @@ def fetch_document(
 # --------------------------------------------------------------------------- plain URLs
 
 
-def _safe_url(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-def _network_reason(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS/SSL error; check the certificate settings (REQUESTS_CA_BUNDLE)"
-    if isinstance(exc, requests.exceptions.ProxyError):
-        return "proxy error; check HTTPS_PROXY/HTTP_PROXY"
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return "connect timed out; check the URL and the network"
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return "read timed out; the server is slow or unreachable"
-    if isinstance(exc, requests.exceptions.TooManyRedirects):
-        return "too many redirects"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return "could not connect (connection refused, reset or name not resolved)"
-    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-        return "not a valid URL"
-    return f"request failed ({type(exc).__name__})"
-
-
-def _too_slow(total: float) -> str:
-    return f"no complete answer within {total:g} s; the server is too slow or trickles its answer"
-
-
-def _charset(content_type: str) -> str | None:
-    m = re.search(r"charset\s*=\s*\"?([A-Za-z0-9._:-]+)", content_type, re.IGNORECASE)
-    return m.group(1).lower() if m else None
-
-
 def http_get(
     url: str,
     *,
     timeout: tuple[float, float] = (10.0, 60.0),
     max_bytes: int = MAX_URL_BYTES,
 ) -> bytes:
-    """GET any page (a wiki's rendered page or export) as UTF-8 bytes; errors are one line.
-
-    A declared non-UTF-8 charset is transcoded, so the strict UTF-8 reader downstream accepts
-    what the server correctly labelled. Retries only connection failures and 502/503/504. The
-    whole request is bounded in time (three times connect + read), so a server trickling its
-    answer cannot hold the run.
-    """
-    safe = _safe_url(url)
-    bound = 3 * (timeout[0] + timeout[1])
-    retry = Retry(
-        total=2,
-        connect=1,
-        read=1,
-        status=2,
-        other=0,
-        allowed_methods=frozenset({"GET"}),
-        status_forcelist=frozenset({502, 503, 504}),
-        backoff_factor=0.5,
-        respect_retry_after_header=False,
-        raise_on_status=False,
-    )
-    with requests.Session() as session, deadline(bound) as dl:
-        adapter = DeadlineAdapter(max_retries=retry)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        headers = {
-            "User-Agent": USER_AGENT,
-            "Accept": "text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.5",
-        }
-        try:
-            with session.get(url, headers=headers, timeout=timeout, stream=True) as resp:
-                if resp.status_code >= 400:
-                    reason = f" {resp.reason}" if resp.reason else ""
-                    raise FetchError(f"cannot read {safe}: HTTP {resp.status_code}{reason}")
-                declared = resp.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > max_bytes:
-                    raise FetchError(
-                        f"cannot read {safe}: {int(declared)} bytes is more than the "
-                        f"{max_bytes}-byte limit for a page"
-                    )
-                chunks: list[bytes] = []
-                total = 0
-                for chunk in resp.iter_content(64 * 1024):
-                    total += len(chunk)
-                    if total > max_bytes:
-                        raise FetchError(
-                            f"cannot read {safe}: the body is larger than the {max_bytes}-byte "
-                            "limit for a page"
-                        )
-                    chunks.append(chunk)
-                charset = _charset(resp.headers.get("Content-Type", ""))
-        except requests.RequestException as exc:
-            if dl is not None and dl.expired:
-                raise FetchError(f"cannot read {safe}: {_too_slow(bound)}") from None
-            raise FetchError(f"cannot read {safe}: {_network_reason(exc)}") from None
-        if dl is not None and dl.expired:  # cut by the bound: a body read to EOF may be short
-            raise FetchError(f"cannot read {safe}: {_too_slow(bound)}")
-    data = b"".join(chunks)
-    if charset and charset.replace("-", "").replace("_", "") not in ("utf8", "ascii", "usascii"):
-        try:
-            data = data.decode(charset).encode("utf-8")
-        except (LookupError, UnicodeDecodeError):
-            raise FetchError(
-                f"cannot read {safe}: the body is not valid {charset} as its Content-Type says"
-            ) from None
-    return data
+    """GET a URL source anonymously (see ``wikisync.http.get_url``)."""
+    return get_url(url, timeout=timeout, max_bytes=max_bytes, user_agent=USER_AGENT)
 
 
 # --------------------------------------------------------------------------- store bookkeeping
@@ -291,7 +191,8 @@ def _read_same(store: Store, page: str) -> dict[int, str]:
     same = data.get("same") if isinstance(data, dict) else None
     if not isinstance(same, dict):
         return {}
-    return {int(k): str(v) for k, v in same.items() if str(k).isdigit()}
+    # ASCII digits only: "²".isdigit() is True, yet int("²") fails (a hand-edited file).
+    return {int(k): str(v) for k, v in same.items() if _DIGITS.fullmatch(str(k))}
 
 
 def _record_same(store: Store, page: str, version: int, snap_id: str) -> None:
@@ -588,7 +489,11 @@ def backfill(
             progress(0, len(todo))
 
         def fetch(number: int) -> tuple[Document | None, Roadmap | None]:
-            doc = client().page(page_id, version=number)
+            try:
+                doc = client().page(page_id, version=number)
+            except BadServerValue as exc:
+                log.warning("%s: v%d skipped: %s", cfg.name, number, exc)
+                return None, None  # one bad old version must not stop every later one
             try:
                 return doc, parse_document(doc, cfg.parse)
             except ParseError:
