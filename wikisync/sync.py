@@ -122,7 +122,18 @@ def client_for(cfg: PageConfig, *, environ: Mapping[str, str] | None = None) -> 
         api=cfg.api,
         timeout=(min(10.0, cfg.timeout), cfg.timeout),
         retries=cfg.retries,
+        max_bytes=response_cap(cfg.parse.max_bytes),
     )
+
+
+def response_cap(page_bytes: int) -> int | None:
+    """The cap on one REST answer (decompressed) for a page limit of ``page_bytes``.
+
+    An answer holds the storage and the view body (JSON-escaped, so up to ~1.5x each) and some
+    metadata: three times the page limit plus 1 MiB. ``max_bytes = 0`` (no page limit) leaves
+    answers uncapped in size; the time bound of a request still ends an endless body.
+    """
+    return 3 * page_bytes + (1 << 20) if page_bytes > 0 else None
 
 
 def _page_doc(
