@@ -172,5 +172,5 @@ def test_a_cursor_repeated_under_other_parameters_stops_at_once(server: HTTPServ
 
 
 def test_the_caps_are_far_above_a_real_history() -> None:
-    # The real page has 31 versions; a page saved every hour for ten years has 87,600.
+    # A page saved every hour for ten years has 87,600 versions; Confluence lists 25-250 a page.
     assert MAX_VERSIONS >= 100_000 and MAX_LISTING_PAGES * 25 >= 50_000
