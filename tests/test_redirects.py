@@ -234,3 +234,14 @@ def test_a_put_is_never_redirected(fake: FakeConfluence, status: int) -> None:
     puts = [(host_of(s.headers), s.method) for s in fake.requests if s.method != "GET"]
     assert puts == [("127.0.0.1", "PUT")]  # one PUT, to the configured host; none re-sent
     assert len(fake.pages[PID].versions) == 1
+
+
+def test_v1_links_base_on_a_lookalike_origin_is_not_trusted(fake: FakeConfluence) -> None:
+    """``http://127.0.0.1:4000`` is a prefix of ``http://127.0.0.1:40001``: not the same site."""
+    for n in (2, 3, 4):
+        fake.add_version(PID, V[n], VIEW, when=WHEN[n])
+    fake.max_limit = 2  # forces a next link
+    fake.links_base = f"{fake.origin}1/wiki"
+    with ConfluenceClient(fake.base_url, AUTHS["netrc"], cloud=False) as client:
+        assert [v.number for v in client.versions(PID)] == [4, 3, 2, 1]
+    assert {host for host, _ in credentials_seen(fake)} == {"127.0.0.1"}

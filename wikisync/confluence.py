@@ -780,7 +780,7 @@ class ConfluenceClient:
             # v1 ``next`` is relative to ``_links.base``; only trust that base on our own origin
             # (behind a proxy Server/DC often reports an internal host name).
             base = links.get("base") if isinstance(links, dict) else None
-            if not isinstance(base, str) or not base.startswith(self.origin):
+            if not isinstance(base, str) or origin_of(base) != origin_of(self.origin):
                 base = self.base_url
             nxt = str(nxt)
             return self._next_url(
