@@ -14,8 +14,9 @@ The wire itself (one session, retries with Atlassian's backoff and ``Retry-After
 bound of a request, the size cap on answers, where credentials may go on a redirect, request
 logging) is ``wikisync.http``'s: this module only knows what Confluence's REST API asks. GETs are
 retried, writes never (and never redirected). Every value the server sends that ends up in a
-snapshot id, a date or a CHANGELOG (version numbers, dates) is validated here, in ``_meta``: sync,
-backfill and publish read pages through this client only, so they all get the same checks.
+snapshot id, a date or a CHANGELOG (version numbers, dates) is checked here (``version_number``,
+``version_date``): sync, backfill and publish read pages through this client only, so they all
+get the same checks.
 """
 
 from __future__ import annotations
