@@ -122,6 +122,14 @@ def test_a_timeout_names_the_host_and_the_seconds(fake: FakeConfluence) -> None:
     assert f"read timed out: 127.0.0.1:{fake.server.port} sent nothing for 0.25 s" in msg, msg
 
 
+def test_the_time_bound_names_the_host_and_the_seconds(fake: FakeConfluence) -> None:
+    fake.drip(0.05, times=5, chunk=8)  # each read quick, the whole answer slow
+    client = ConfluenceClient(fake.base_url, cloud=False, retries=0, total=1.0)
+    with client, pytest.raises(FetchError) as ei:
+        client.page(PID)
+    assert f"no complete answer within 1 s from 127.0.0.1:{fake.server.port}" in str(ei.value)
+
+
 class _Terminal:
     """A stand-in for a terminal's stderr (the spinner only draws on one)."""
 

@@ -560,7 +560,7 @@ class Transport:
                     else shown
                 )
                 if dl is not None and (dl.expired or dl.cut_short):
-                    reason = self.too_slow()
+                    reason = self.too_slow(full)
                 else:
                     reason = self.reason(exc, full)
                 self._log(method, full, type(exc).__name__, started)
@@ -572,7 +572,7 @@ class Transport:
             # The watchdog cut the socket yet an answer came through: a body without a length
             # ends at EOF, so what arrived may be cut short. Never use it.
             self._log(method, full, "cut by the time bound", started)
-            raise TransportError(self.too_slow(), method=method, url=full)
+            raise TransportError(self.too_slow(full), method=method, url=full)
         self._log(method, full, str(resp.status_code), started, size)
         if write and resp.is_redirect:
             target = safe_url(resp.headers.get("Location", "?"))
@@ -618,10 +618,10 @@ class Transport:
         extra = f", {size} bytes" if size is not None else ""
         log.info("%s %s -> %s (%.2f s%s)", method, url, outcome, took, extra)
 
-    def too_slow(self) -> str:
+    def too_slow(self, url: str) -> str:
         return (
-            f"no complete answer within {_seconds(self.total)}, the time bound of one request; "
-            "the server is too slow or trickles its answer; try later"
+            f"no complete answer within {_seconds(self.total)} from {_host_port(url)}, the time "
+            "bound of one request; the server is too slow or trickles its answer; try later"
         )
 
     def reason(self, exc: BaseException, url: str) -> str:
