@@ -428,7 +428,7 @@ class PoliteRetry(Retry):
         if error is not None and isinstance(error, NewConnectionError) and _refused(error):
             # Nothing listens there: retrying only burns the user's time. Report it at once.
             raise MaxRetryError(_pool, url or "", error)
-        if response is not None:
+        if response is not None and self.respect_retry_after_header:
             wait = self.get_retry_after(response)
             if wait is not None and wait > self.max_wait:
                 # Give up now: with raise_on_status=False urllib3 hands back this response and the
@@ -436,7 +436,8 @@ class PoliteRetry(Retry):
                 raise MaxRetryError(_pool, url or "", ResponseError("Retry-After above max_wait"))
         new = super().increment(method, url, response, error, _pool, _stacktrace)
         if dl is not None:
-            wait = None if response is None else new.get_retry_after(response)
+            respected = response is not None and self.respect_retry_after_header
+            wait = new.get_retry_after(response) if respected else None
             if min(self.max_wait, new.get_backoff_time() if wait is None else wait) >= (
                 dl.remaining()
             ):
