@@ -96,6 +96,10 @@ def test_verbose_log_masks_secret_query_values(fake: FakeConfluence, tmp_path: P
     assert proc.returncode == 0, proc.stderr
     assert "s3cret-in-url" not in proc.stderr
     assert "/export.html?token=***&space=AC -> 200" in proc.stderr, proc.stderr
+    debug = wikisync("-vv", "--config", str(tmp_path / "empty.toml"), "parse", url)
+    assert debug.returncode == 0, debug.stderr
+    assert '"GET /export.html?token=***&space=AC HTTP/1.1" 200' in debug.stderr, debug.stderr
+    assert "s3cret-in-url" not in debug.stderr  # urllib3's own request lines are masked too
 
 
 # --------------------------------------------------------------------------- waits

@@ -116,6 +116,24 @@ def safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+_SECRET_QUERY = re.compile(r"(?i)([?&](?:" + "|".join(sorted(_SECRET_PARAMS)) + r")=)[^&#\s\"']*")
+
+
+class _MaskSecrets(logging.Filter):
+    """urllib3's debug lines (``-vv``) show each request line, query string included: mask
+    the values of secret-looking parameters there as ``safe_url`` does in ours."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = _SECRET_QUERY.sub(r"\1***", text)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_MaskSecrets())
+
+
 def origin_of(url: str) -> str:
     """``scheme://host:port`` with the port spelled out, to compare where requests go."""
     parts = urlsplit(url)
