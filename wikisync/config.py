@@ -66,6 +66,7 @@ _PARSE_KEYS = (
     "legend_heading",
     "max_bytes",
     "shape",
+    "key_column",
 )
 _RENDER_KEYS = ("period_names", "template_dir")
 
@@ -402,4 +403,5 @@ def _parse_options(d: dict[str, Any], prefix: str) -> ParseOptions:
         legend_heading=_opt_str(d, "legend_heading", prefix) or defaults.legend_heading,
         max_bytes=max_bytes,
         shape=_choice(d, "shape", prefix, SHAPE_CHOICES),
+        key_column=_opt_str(d, "key_column", prefix),
     )

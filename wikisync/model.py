@@ -352,6 +352,7 @@ class ParseOptions:
     legend_heading: str = "Organizations listed above"
     max_bytes: int = 50_000_000  # bigger inputs are refused (UTF-8 bytes); 0 = no limit
     shape: str = "auto"  # auto | grid | rows | matrix | planner: which roadmap shape to read
+    key_column: str | None = None  # row-per-item tables: the header of the title column
 
 
 # --------------------------------------------------------------------------- changes
