@@ -13,8 +13,8 @@ from lxml import etree
 from wikisync.model import Item, Lane, ParseOptions, Period
 from wikisync.parse.cards import parse_cell
 from wikisync.parse.grid import Cell
-from wikisync.parse.inline import Context, label_of
-from wikisync.parse.roadmap import Reader, is_header_row, is_period_like, item_id, short_names
+from wikisync.parse.inline import Context
+from wikisync.parse.roadmap import Reader, is_period_like, item_id, short_names
 from wikisync.parse.tables import (
     Section,
     cell_value,
@@ -36,8 +36,8 @@ def read_matrix(
     grid = grid_of(reader, table)
     if grid.height < 2 or grid.width < 2:
         return None
-    h = header_rows(grid, [is_header_row(reader, row) for row in grid.rows])
-    labels = column_labels(grid, h, ctx)
+    h = header_rows(grid, reader)
+    labels = column_labels(grid, h, reader)
     pcols = [
         c for c in range(1, grid.width) if is_period_like(labels[c], (), options.backlog_words)
     ]
@@ -48,14 +48,14 @@ def read_matrix(
     group: str | None = None
     rows: list[tuple[str, str, Cell, list[int], list[tuple[str, str]], tuple[str, ...]]] = []
     for row in grid.rows[h:]:
-        label = group_label(row, ctx)
+        label = group_label(row, reader)
         if label is not None:
             group = label
             continue
         title_cell = row[key]
         if title_cell is None:
             continue
-        title, lozenges = label_of(title_cell.el, ctx)
+        title, lozenges = reader.label(title_cell)
         title = title or " ".join(lozenges)
         if not title or title == labels[key]:
             continue
@@ -64,7 +64,7 @@ def read_matrix(
             cell = row[c]
             if cell is None or cell is title_cell:
                 continue
-            words, lozenges = label_of(cell.el, ctx)
+            words, lozenges = reader.label(cell)
             text = words or " ".join(lozenges)
             if paint(cell.el) or is_mark(text):
                 marked.append(c)
@@ -78,7 +78,7 @@ def read_matrix(
             if c == key or c in pcols or cell is None or cell is prev:
                 continue
             prev = cell
-            value = cell_value(cell, ctx)
+            value = cell_value(cell, reader)
             if value:
                 fields.append((labels[c] or f"Column {c + 1}", value))
             for card in parse_cell(cell.el, ctx):

@@ -17,8 +17,8 @@ from lxml import etree
 from wikisync.model import Item, Lane, ParseOptions, Period
 from wikisync.parse.cards import parse_cell
 from wikisync.parse.grid import Cell
-from wikisync.parse.inline import Context, label_of
-from wikisync.parse.roadmap import Reader, is_header_row, is_period_like, item_id
+from wikisync.parse.inline import Context
+from wikisync.parse.roadmap import Reader, is_period_like, item_id
 from wikisync.parse.tables import (
     Section,
     cell_value,
@@ -63,8 +63,8 @@ def read_rows(
     grid = grid_of(reader, table)
     if grid.height < 2 or grid.width < 2:
         return None
-    h = header_rows(grid, [is_header_row(reader, row) for row in grid.rows])
-    labels = column_labels(grid, h, ctx)
+    h = header_rows(grid, reader)
+    labels = column_labels(grid, h, reader)
     if not forced and sum(is_period_like(x, (), options.backlog_words) for x in labels) >= 2:
         return None  # periods across the columns: a grid or a tick matrix
     key = 0
@@ -73,17 +73,17 @@ def read_rows(
         key = next((c for c, x in enumerate(labels) if x.casefold() == wanted), 0)
     body: list[tuple[list[Cell | None], str | None]] = []
     for row in grid.rows[h:]:
-        body.append((row, group_label(row, ctx)))
+        body.append((row, group_label(row, reader)))
     items = [row for row, group in body if group is None]
     # The key column first: a first column of periods (a grid) is refused before any other
     # cell is read.
-    keys = [cell_value(k, ctx) for row in items if (k := row[key]) is not None]
+    keys = [cell_value(k, reader) for row in items if (k := row[key]) is not None]
     keys = [x for x in keys if x]
     if not keys:
         return None
     if not forced and sum(_timely(k, options) for k in keys) * 2 >= len(keys):
         return None  # the first column names periods: a grid
-    values = [[cell_value(c, ctx) if c is not None else "" for c in row] for row in items]
+    values = [[cell_value(c, reader) if c is not None else "" for c in row] for row in items]
     target_re, lane_re = _words()
     best: tuple[int, float, int] | None = None
     for c in range(grid.width):
@@ -102,19 +102,19 @@ def read_rows(
     lane_col = next(
         (c for c, x in enumerate(labels) if c not in (key, pc) and lane_re.search(x)), None
     )
-    return _section(grid.rows, body, labels, key, pc, lane_col, options, ctx)
+    return _section(body, labels, key, pc, lane_col, options, reader)
 
 
 def _section(
-    rows: list[list[Cell | None]],
     body: list[tuple[list[Cell | None], str | None]],
     labels: list[str],
     key: int,
     pc: int,
     lane_col: int | None,
     options: ParseOptions,
-    ctx: Context,
+    reader: Reader,
 ) -> Section:
+    ctx = reader.ctx
     default_lane = labels[key] or "Items"
     group: str | None = None
     raw: list[tuple[str, str, str, Cell, list[tuple[str, str]], tuple[str, ...]]] = []
@@ -125,14 +125,14 @@ def _section(
         title_cell = row[key]
         if title_cell is None:
             continue
-        title, lozenges = label_of(title_cell.el, ctx)
+        title, lozenges = reader.label(title_cell)
         title = title or " ".join(lozenges)
         if not title or title == labels[key]:
             continue  # an empty row, or the header repeated
         target_cell = row[pc]
-        target = cell_value(target_cell, ctx) if target_cell is not None else ""
+        target = cell_value(target_cell, reader) if target_cell is not None else ""
         team_cell = row[lane_col] if lane_col is not None else None
-        team = cell_value(team_cell, ctx) if team_cell is not None else ""
+        team = cell_value(team_cell, reader) if team_cell is not None else ""
         lane = " / ".join(x for x in (group, team) if x) or default_lane
         fields: list[tuple[str, str]] = []
         found: list[str] = []
@@ -141,7 +141,7 @@ def _section(
             if c in (key, pc, lane_col) or cell is None or cell is prev:
                 continue
             prev = cell
-            value = cell_value(cell, ctx)
+            value = cell_value(cell, reader)
             if value:
                 fields.append((labels[c] or f"Column {c + 1}", value))
             for card in parse_cell(cell.el, ctx):

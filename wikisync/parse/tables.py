@@ -16,8 +16,8 @@ from lxml import etree
 from wikisync.model import Item, Lane, Period
 from wikisync.parse.cards import parse_cell
 from wikisync.parse.grid import Cell, Grid
-from wikisync.parse.inline import Context, label_of, norm
-from wikisync.parse.roadmap import Reader
+from wikisync.parse.inline import norm
+from wikisync.parse.roadmap import Reader, is_header_row
 from wikisync.timeline import period_start
 
 #: What people put in a cell to say "planned here".
@@ -68,9 +68,10 @@ def is_mark(text: str) -> bool:
     return bool(t) and (t in MARKS or t.casefold() in MARK_WORDS or set(t) <= MARKS)
 
 
-def cell_value(cell: Cell, ctx: Context) -> str:
+def cell_value(cell: Cell, reader: Reader) -> str:
     """A field value as a reader sees it: text, status lozenges, mentions, else the colour."""
-    text, lozenges = label_of(cell.el, ctx)
+    ctx = reader.ctx
+    text, lozenges = reader.label(cell)
     parts = [text] if text else []
     parts.extend(z for z in lozenges if z not in parts)
     if not parts:
@@ -88,15 +89,15 @@ def grid_of(reader: Reader, table: etree._Element) -> Grid:
     return reader.grid(table)
 
 
-def header_rows(grid: Grid, is_header: list[bool]) -> int:
+def header_rows(grid: Grid, reader: Reader) -> int:
     """How many leading rows are headers (at least one: a plain table's first row is)."""
     h = 0
-    while h < grid.height - 1 and is_header[h]:
+    while h < grid.height - 1 and is_header_row(reader, grid.rows[h]):
         h += 1
     return max(h, 1)
 
 
-def column_labels(grid: Grid, h: int, ctx: Context) -> list[str]:
+def column_labels(grid: Grid, h: int, reader: Reader) -> list[str]:
     """Each column's label: its header cells top → bottom, repeats dropped (``2021 Q1``)."""
     labels: list[str] = []
     for c in range(grid.width):
@@ -107,7 +108,7 @@ def column_labels(grid: Grid, h: int, ctx: Context) -> list[str]:
             if cell is None or cell is prev:
                 continue
             prev = cell
-            text, lozenges = label_of(cell.el, ctx)
+            text, lozenges = reader.label(cell)
             text = text or " ".join(lozenges)
             if text and text not in texts:
                 texts.append(text)
@@ -115,12 +116,12 @@ def column_labels(grid: Grid, h: int, ctx: Context) -> list[str]:
     return labels
 
 
-def group_label(row: list[Cell | None], ctx: Context) -> str | None:
+def group_label(row: list[Cell | None], reader: Reader) -> str | None:
     """The label of a group row (one cell across the whole table), else None."""
     first = row[0] if row else None
     if first is None or len(row) < 2 or any(c is not first for c in row):
         return None
-    text, lozenges = label_of(first.el, ctx)
+    text, lozenges = reader.label(first)
     return text or " ".join(lozenges) or None
 
 
