@@ -217,6 +217,9 @@ class Roadmap:
     history: list[HistoryEntry] = field(default_factory=list)
     title: str | None = None  # the heading above the table, if any
     shape: str = "grid"  # grid | rows | matrix | planner | mixed (several shapes on one page)
+    sections: tuple[
+        str, ...
+    ] = ()  # names of the roadmaps when a page holds several (lane prefixes)
 
     def period(self, label: str) -> Period | None:
         for p in self.periods:
@@ -228,6 +231,8 @@ class Roadmap:
         d = self._base_json()
         if self.shape != "grid":
             d["shape"] = self.shape
+        if self.sections:
+            d["sections"] = list(self.sections)
         return d
 
     def _base_json(self) -> dict[str, Any]:
@@ -258,6 +263,7 @@ class Roadmap:
             history=[HistoryEntry.from_json(h) for h in d.get("history", ())],
             title=d.get("title"),
             shape=str(d.get("shape", "grid")),
+            sections=tuple(str(x) for x in d.get("sections", ())),
         )
 
 

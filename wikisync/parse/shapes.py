@@ -223,6 +223,7 @@ def _join(
         history=history,
         title=first.title,
         shape=shape,
+        sections=tuple(names),
     )
 
 

@@ -93,6 +93,9 @@ def header_rows(grid: Grid, reader: Reader) -> int:
     """How many leading rows are headers (at least one: a plain table's first row is)."""
     h = 0
     while h < grid.height - 1 and is_header_row(reader, grid.rows[h]):
+        row = grid.rows[h]
+        if h and all(c is row[0] for c in row):
+            break  # one bold cell across the table below the header: a group row
         h += 1
     return max(h, 1)
 

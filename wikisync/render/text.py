@@ -57,10 +57,22 @@ class _Namer:
             counts.update(item.title for item in rm.items)
             dup.update(t for t, n in counts.items() if n > 1)
         self.duplicates = dup
+        self.sections = tuple(
+            dict.fromkeys(
+                name for rm in (cs.new_roadmap, cs.old_roadmap) if rm for name in rm.sections
+            )
+        )
         self.shorts: dict[str, str] = {}
         for rm in (cs.old_roadmap, cs.new_roadmap):  # the new roadmap wins on conflicts
             if rm is not None:
                 self.shorts.update((p.label, p.short) for p in rm.periods)
+
+    def section(self, lane: str) -> str | None:
+        """Which roadmap of a page of several a lane belongs to (its prefix)."""
+        for name in self.sections:
+            if lane.startswith(f"{name} / "):
+                return name
+        return None
 
     def card(self, title: str, stage: str | None) -> str:
         """“Title”, with the stage when the title alone is ambiguous (phases of an initiative)."""
@@ -265,6 +277,14 @@ class _Sentencer:
             return None
         return f"from {show_date(o.start)} to {show_date(n.start)} ({shift(o.start, n.start)})"
 
+    def _in_section(self, lane: Any) -> Any:
+        """A lane without its roadmap's name (the sentence starts with it)."""
+        if isinstance(lane, str):
+            name = self.namer.section(lane)
+            if name is not None:
+                return lane[len(name) + 3 :]
+        return lane
+
     def _details(self, c: Change, skip: set[str], moved: bool) -> list[str]:
         aspects = _aspects(c) - skip
         out: list[str] = []
@@ -283,6 +303,7 @@ class _Sentencer:
             old, new = self._pair(c, "lane")
             if old is None and new is None and c.from_ and c.to:
                 old, new = c.from_.lane, c.to.lane
+            old, new = self._in_section(old), self._in_section(new)
             out.append(f"lane {_show(old)} {_ARROW} {_show(new)}")
         if "tags" in aspects:
             old, new = self._pair(c, "tags")
@@ -299,6 +320,16 @@ class _Sentencer:
     # the sentences ------------------------------------------------------------
 
     def sentences(self, c: Change) -> list[str]:
+        """The sentences, led by the roadmap's name when the page holds several."""
+        out = self._sentences(c)
+        if self.namer.sections:
+            w = c.to or c.from_ or self.namer.item_where(c.new or c.old, None)
+            name = self.namer.section(w.lane) if w is not None else None
+            if name is not None:
+                out = [f"{name}: {s}" for s in out]
+        return out
+
+    def _sentences(self, c: Change) -> list[str]:
         cat = c.category
         if cat == "Replaced":
             return [self._deleted(c), self._added(c, "to")]
