@@ -64,7 +64,8 @@ def plan(version: int) -> dict:
 
 PAGE = """<h2>Platform plan</h2>
 <p>This page is the plan of record. Drag bars in the editor to change it.</p>
-<ac:structured-macro ac:name="roadmap" ac:schema-version="1" ac:macro-id="5e1c2a8e-7d0b-4f7c-9d43-2f2f5b8b9e10">\
+<ac:structured-macro ac:name="roadmap" ac:schema-version="1" \
+ac:macro-id="5e1c2a8e-7d0b-4f7c-9d43-2f2f5b8b9e10">\
 <ac:parameter ac:name="maplinks" /><ac:parameter ac:name="timeline">true</ac:parameter>\
 <ac:parameter ac:name="source">{source}</ac:parameter>\
 <ac:parameter ac:name="title">Platform plan</ac:parameter>\
