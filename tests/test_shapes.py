@@ -129,15 +129,21 @@ def test_bar_end(start: str, duration: float, unit: str, end: str) -> None:
     assert bar_end(start, duration, unit) == end
 
 
+def refused(tmp_path: Path, name: str, text: str, *needles: str) -> None:
+    """Parsing ``text`` (written to ``name``) is a one-line error holding ``needles``."""
+    page = tmp_path / name
+    page.write_text(text, "utf-8")
+    code, out, err = run(tmp_path, "parse", str(page))
+    assert out == ""
+    assert_one_line_error(code, err, *needles)
+
+
 def test_a_broken_planner_source_is_one_line(tmp_path: Path) -> None:
-    page = tmp_path / "bad.storage.html"
-    page.write_text(
+    broken = (
         '<ac:structured-macro ac:name="roadmap"><ac:parameter ac:name="source">%7B%22lanes'
-        "</ac:parameter></ac:structured-macro>",
-        "utf-8",
+        "</ac:parameter></ac:structured-macro>"
     )
-    code, _, err = run(tmp_path, "parse", str(page))
-    assert_one_line_error(code, err, "Roadmap Planner macro 1", "not readable JSON")
+    refused(tmp_path, "bad.storage.html", broken, "Roadmap Planner macro 1", "not readable JSON")
 
 
 # --------------------------------------------------------------------------- row per item
@@ -331,6 +337,35 @@ def test_tables_that_are_not_roadmaps_get_one_line(tmp_path: Path) -> None:
     code, out, err = run(tmp_path, "parse", str(DATA / "not-a-roadmap.storage.html"))
     assert out == ""
     assert_one_line_error(code, err, "3 tables", "Roadmap Planner macro would be read")
+
+
+def test_a_rendered_planner_says_to_read_storage(tmp_path: Path) -> None:
+    view = (
+        '<div class="wiki-content"><h2>Plan</h2><img class="editor-inline-macro" '
+        'data-macro-name="roadmap" src="/plugins/roadmap/image.png"></div>'
+    )
+    refused(tmp_path, "view.html", view, "Roadmap Planner macro", "storage body")
+
+
+def test_every_shape_goes_through_the_store(tmp_path: Path) -> None:
+    for v in (1, 2, 3):
+        code, _, err = run(
+            tmp_path,
+            "snapshot",
+            str(DATA / f"rows-v{v}.storage.html"),
+            "--page",
+            "product",
+            "--at",
+            f"2024-0{v}-01T10:00:00Z",
+        )
+        assert code == 0, err
+    code, out, err = run(tmp_path, "history", "--page", "product")
+    assert code == 0, err
+    for _, sentence in ROWS_1_2 + ROWS_2_3:
+        assert sentence in out
+    code, out, err = run(tmp_path, "reparse")
+    assert code == 0, err
+    assert "0 of 3" in out
 
 
 @pytest.mark.parametrize("title", ["✓", "x", "12", "40%", "3.5", " ✔ "])

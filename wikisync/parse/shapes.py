@@ -90,8 +90,15 @@ def _read_roadmap(root: etree._Element, options: ParseOptions, ctx: Context) -> 
                 )
     sections = _distinct(sections)
     if not sections:
-        raise _refusal(tables, reader, shape, summaries)
+        raise _refusal(tables, reader, shape, summaries, _rendered_planner(root))
     return _join(sections, legend, parse_history(root, options.history_heading, ctx), options)
+
+
+def _rendered_planner(root: etree._Element) -> bool:
+    """A view / export rendering of a Roadmap Planner (its bars are drawn, not written)."""
+    return any(
+        el.get("data-macro-name") == "roadmap" for el in root.iter() if isinstance(el.tag, str)
+    )
 
 
 def _distinct(sections: list[Section]) -> list[Section]:
@@ -149,11 +156,21 @@ def _heading(table: etree._Element, ctx: Context) -> str | None:
 
 
 def _refusal(
-    tables: list[etree._Element], reader: Reader, shape: str, summaries: int
+    tables: list[etree._Element],
+    reader: Reader,
+    shape: str,
+    summaries: int,
+    planner_only_rendered: bool = False,
 ) -> ParseError:
     """One line that says what was seen and what would have been read."""
     if shape == "planner":
         return ParseError("no Roadmap Planner macro found in the page ([page.parse] shape)")
+    if planner_only_rendered:
+        return ParseError(
+            "the page's roadmap is a Roadmap Planner macro, which only the storage format "
+            "holds: read the page's storage body (a saved REST response, or wikisync fetch), "
+            "not its rendered HTML"
+        )
     if not tables:
         return ParseError(
             "no table found in the page, and no Roadmap Planner macro: nothing to read as a roadmap"
