@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
@@ -136,6 +137,30 @@ def refused(tmp_path: Path, name: str, text: str, *needles: str) -> None:
     code, out, err = run(tmp_path, "parse", str(page))
     assert out == ""
     assert_one_line_error(code, err, *needles)
+
+
+def test_planner_text_never_carries_control_characters() -> None:
+    plan = {
+        "lanes": [
+            {
+                "title": "Eng\u001b[31m",
+                "bars": [
+                    {
+                        "id": "x",
+                        "title": "Evil\u001b]0;owned\u0007 bar\ue002",
+                        "startDate": "2024-01-01 00:00:00",
+                        "duration": 1,
+                    }
+                ],
+            }
+        ]
+    }
+    page = (
+        '<ac:structured-macro ac:name="roadmap"><ac:parameter ac:name="source">'
+        f"{quote(json.dumps(plan))}</ac:parameter></ac:structured-macro>"
+    )
+    r = parse_text(page)
+    assert [(i.title, i.lane) for i in r.items] == [("Evil ]0;owned bar", "Eng [31m")]
 
 
 def test_a_broken_planner_source_is_one_line(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from lxml import etree
 
 from wikisync.errors import ParseError
 from wikisync.model import Item, Lane, Period
-from wikisync.parse.inline import norm, raw_text
+from wikisync.parse.inline import clean, norm, raw_text
 from wikisync.parse.tables import Section
 from wikisync.timeline import iso_date, month_label
 
@@ -79,7 +79,14 @@ def bar_end(start: str, duration: float, unit: str) -> str:
 
 
 def _text(value: Any) -> str:
-    return norm(str(value)) if isinstance(value, (str, int, float)) else ""
+    """A JSON string as page text: whitespace collapsed, control and sentinel characters gone
+    (JSON escapes such as ``\\u001b`` never went through the HTML parser's checks)."""
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        return ""
+    text = clean(norm(str(value)))
+    if not text.isprintable():
+        text = norm("".join(ch if ch.isprintable() else " " for ch in text))
+    return text
 
 
 def read_planner(macro: etree._Element, n: int) -> Section:
