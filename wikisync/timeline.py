@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import date
 
 #: (year, 0-based month, day): what a label says about when it starts.
 When = tuple[int, int, int]
@@ -71,6 +70,8 @@ def period_start(label: str) -> When | None:
 
 def iso_date(value: str) -> str | None:
     """``2015-09-01 00:00:00`` (the Roadmap Planner's format) or ``2015-09-01`` → ``2015-09-01``."""
+    from datetime import date  # lazily: importing the parser stays cheap
+
     m = re.match(r"\s*(\d{4})-(\d{2})-(\d{2})", value)
     if m is None:
         return None
@@ -82,18 +83,24 @@ def iso_date(value: str) -> str | None:
 
 def show_date(iso: str) -> str:
     """``2015-09-01`` → ``1 Sep 2015``: how a person writes a date in a sentence."""
+    from datetime import date
+
     d = date.fromisoformat(iso)
     return f"{d.day} {_MONTH_NAMES[d.month - 1]} {d.year}"
 
 
 def month_label(iso: str) -> str:
     """The month an ISO date falls in, as a period label: ``2015-09-14`` → ``Sep 2015``."""
+    from datetime import date
+
     d = date.fromisoformat(iso)
     return f"{_MONTH_NAMES[d.month - 1]} {d.year}"
 
 
 def shift(old: str, new: str) -> str:
     """How far a date moved, as a person says it: ``+2 months``, ``-3 days``, ``+1 week``."""
+    from datetime import date
+
     days = (date.fromisoformat(new) - date.fromisoformat(old)).days
     sign = "+" if days > 0 else "-"
     n = abs(days)

@@ -10,12 +10,10 @@ are milestones, not items; ``rowIndex`` and colours are layout and never read.
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import json
 import math
-from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from lxml import etree
@@ -25,6 +23,9 @@ from wikisync.model import Item, Lane, Period
 from wikisync.parse.inline import clean, norm, raw_text
 from wikisync.parse.tables import Section
 from wikisync.timeline import iso_date, month_label
+
+if TYPE_CHECKING:
+    from datetime import date
 
 #: More months than this between the first and the last bar is not a plan anyone draws.
 MAX_MONTHS = 1200
@@ -60,6 +61,9 @@ def source_json(macro: etree._Element, n: int) -> dict[str, Any]:
 
 
 def _add_months(d: date, months: int) -> date:
+    import calendar
+    from datetime import date
+
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
     return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
@@ -67,6 +71,9 @@ def _add_months(d: date, months: int) -> date:
 
 def bar_end(start: str, duration: float, unit: str) -> str:
     """The last day of a bar: ``duration`` months (or weeks) from ``start``, fractions kept."""
+    import calendar
+    from datetime import date, timedelta
+
     d = date.fromisoformat(start)
     if unit.upper().startswith("WEEK"):
         after = d + timedelta(days=round(duration * 7))
@@ -173,6 +180,8 @@ def _bar_item(bar: dict[str, Any], lane: str, unit: str, n: int) -> Item | None:
 
 def _months(items: list[Item]) -> list[Period]:
     """Every month from the first bar's start to the last bar's end, in order."""
+    from datetime import date
+
     if not items:
         return []
     first = min(date.fromisoformat(i.start or "") for i in items)
