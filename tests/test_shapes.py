@@ -175,7 +175,7 @@ def test_a_broken_planner_source_is_one_line(tmp_path: Path) -> None:
 
 
 ROWS_1_2 = [
-    ("Deferred", "Moved “Audit log export” from 2021-11-15 to Q1 2022."),
+    ("Deferred", "Moved “Audit log export” from 15 Nov 2021 to Q1 2022."),
     ("Moved Up", "Moved “Mobile offline mode” from H2 2022 to H1 2022."),
     ("Added", "Added “Usage analytics” in Q2 2022."),
     ("Renamed", "Renamed “Dark theme” to “Night mode for the web app” (Backlog)."),

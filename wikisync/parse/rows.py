@@ -29,7 +29,7 @@ from wikisync.parse.tables import (
     is_backlog,
     time_order,
 )
-from wikisync.timeline import period_start
+from wikisync.timeline import iso_date, period_start, show_date
 
 NO_TARGET = "(no target)"
 
@@ -105,6 +105,12 @@ def read_rows(
     return _section(body, labels, key, pc, lane_col, options, reader)
 
 
+def _short(label: str) -> str:
+    """How a sentence names a target: an ISO date as people write it (``15 Nov 2021``)."""
+    iso = iso_date(label)
+    return show_date(iso) if iso is not None and iso == label.strip() else label
+
+
 def _section(
     body: list[tuple[list[Cell | None], str | None]],
     labels: list[str],
@@ -151,7 +157,7 @@ def _section(
     backlog = [t == NO_TARGET or is_backlog(t, options.backlog_words) for t in targets]
     order = time_order(targets, backlog, options.period_aliases)
     periods = [
-        Period(label=targets[i], short=targets[i], index=n, backlog=backlog[i])
+        Period(label=targets[i], short=_short(targets[i]), index=n, backlog=backlog[i])
         for n, i in enumerate(order)
     ]
     lanes = [Lane(label=x, path=tuple(x.split(" / "))) for x in dict.fromkeys(r[2] for r in raw)]

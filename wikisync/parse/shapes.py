@@ -60,6 +60,8 @@ def read_roadmap(root: etree._Element, options: ParseOptions, ctx: Context) -> R
 
 def _read_roadmap(root: etree._Element, options: ParseOptions, ctx: Context) -> Roadmap:
     shape = options.shape
+    if shape not in ("auto", *SHAPES):
+        raise ParseError(f"unknown shape {shape!r}; expected auto or one of {', '.join(SHAPES)}")
     reader = new_reader(ctx, options)
     legend = parse_legend(root, options.legend_heading, ctx)
     sections: list[Section] = []
