@@ -349,6 +349,44 @@ def test_shape_override(tmp_path: Path) -> None:
     assert "Single sign-on" not in {i["title"] for i in doc["items"]}
 
 
+@pytest.mark.parametrize(
+    ("option", "lanes"),
+    [
+        ('table_heading = "features"', ["Identity", "Platform", "Mobile", "Web"]),
+        ('table_heading = "platform plan"', ["Engineering", "Marketing"]),
+        ('table_header = "Status"', ["Identity", "Platform", "Mobile", "Web"]),
+        ("table_index = 0", ["Identity", "Platform", "Mobile", "Web"]),
+    ],
+)
+def test_table_options_pick_one_roadmap_of_several(
+    tmp_path: Path, option: str, lanes: list[str]
+) -> None:
+    config = f'[[page]]\nname = "p"\n[page.parse]\n{option}\n'
+    code, out, err = run(
+        tmp_path,
+        "parse",
+        str(DATA / "multi-v1.storage.html"),
+        "--page",
+        "p",
+        "--format",
+        "json",
+        config=config,
+    )
+    assert code == 0, err
+    assert [lane["label"] for lane in json.loads(out)["lanes"]] == lanes
+
+
+def test_row_order_is_not_time_order() -> None:
+    page = (DATA / "rows-v1.storage.html").read_text("utf-8")
+    head, _, rest = page.partition("</th></tr>\n")
+    rows, tail = rest.split("\n</tbody>")
+    shuffled = head + "</th></tr>\n" + "\n".join(reversed(rows.split("\n"))) + "\n</tbody>" + tail
+    assert shuffled != page
+    a, b = parse_text(page), parse_text(shuffled)
+    assert sorted(a.periods, key=lambda p: p.index) == sorted(b.periods, key=lambda p: p.index)
+    assert sorted(i.to_json()["id"] for i in a.items) == sorted(i.to_json()["id"] for i in b.items)
+
+
 # --------------------------------------------------------------------------- refusals
 
 

@@ -36,7 +36,14 @@ from wikisync.parse.roadmap import (
     top_level_tables,
 )
 from wikisync.parse.rows import read_rows
-from wikisync.parse.tables import Section, is_mark, time_order
+from wikisync.parse.tables import (
+    Section,
+    column_labels,
+    grid_of,
+    header_rows,
+    is_mark,
+    time_order,
+)
 
 SHAPES: tuple[str, ...] = ("grid", "rows", "matrix", "planner")
 
@@ -65,8 +72,11 @@ def _read_roadmap(root: etree._Element, options: ParseOptions, ctx: Context) -> 
     reader = new_reader(ctx, options)
     legend = parse_legend(root, options.legend_heading, ctx)
     sections: list[Section] = []
-    if shape in ("auto", "planner"):
-        sections.extend(read_planner(m, n) for n, m in enumerate(find_planners(root), 1))
+    if shape in ("auto", "planner") and options.table_index is None:
+        for n, macro in enumerate(find_planners(root), 1):
+            planned = read_planner(macro, n)
+            if _wanted(planned, macro, options, ctx):
+                sections.append(planned)
     tables = top_level_tables(root)
     summaries = 0
     if shape != "planner":
@@ -115,6 +125,17 @@ def _distinct(sections: list[Section]) -> list[Section]:
     return out
 
 
+def _wanted(section: Section, macro: etree._Element, options: ParseOptions, ctx: Context) -> bool:
+    """Does a planner pass the table options? ``table_heading`` matches its title or the
+    heading above it; ``table_header`` never matches (a planner has no header row)."""
+    if options.table_header:
+        return False
+    if not options.table_heading:
+        return True
+    names = [section.title or "", heading_before(macro, ctx) or ""]
+    return any(options.table_heading.casefold() in n.casefold() for n in names)
+
+
 def _selected(tables: list[etree._Element], reader: Reader) -> list[int]:
     """Indexes of the tables the options allow (table_index, table_heading)."""
     options = reader.options
@@ -138,9 +159,12 @@ def _selected(tables: list[etree._Element], reader: Reader) -> list[int]:
 def _table_section(
     table: etree._Element, reader: Reader, options: ParseOptions, ctx: Context, shape: str
 ) -> Section | None:
-    if options.table_header:
-        return None  # a header filter is the grid's option: the grid reader applies it
     try:
+        if options.table_header:
+            grid = grid_of(reader, table)
+            header = " | ".join(column_labels(grid, header_rows(grid, reader), reader))
+            if options.table_header.casefold() not in header.casefold():
+                return None
         if shape in ("auto", "matrix"):
             got = read_matrix(table, reader, options, ctx, forced=shape == "matrix")
             if got is not None:
