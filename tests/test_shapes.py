@@ -42,6 +42,18 @@ def parsed(tmp_path: Path, name: str, config: str = "") -> dict[str, Any]:
     return doc
 
 
+def parsed_with(tmp_path: Path, name: str, parse_option: str) -> dict[str, Any]:
+    """``parse --format json`` of a page with one ``[page.parse]`` option set."""
+    config = f'[[page]]\nname = "p"\n[page.parse]\n{parse_option}\n'
+    code, out, err = run(
+        tmp_path, "parse", str(DATA / name), "--page", "p", "--format", "json", config=config
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert isinstance(doc, dict)
+    return doc
+
+
 def sentences(tmp_path: Path, old: str, new: str, config: str = "") -> list[tuple[str, str]]:
     """(category, sentence) of every change from ``old`` to ``new``, in the CLI's order."""
     code, out, err = run(
@@ -332,19 +344,7 @@ def test_shape_override(tmp_path: Path) -> None:
         tmp_path, "parse", str(DATA / "gantt-v1.storage.html"), "--page", "falcon", config=config
     )
     assert_one_line_error(code, err, "no table reads as shape 'rows'")
-    planner_only = '[[page]]\nname = "p"\n[page.parse]\nshape = "planner"\n'
-    code, out, err = run(
-        tmp_path,
-        "parse",
-        str(DATA / "multi-v1.storage.html"),
-        "--page",
-        "p",
-        "--format",
-        "json",
-        config=planner_only,
-    )
-    assert code == 0, err
-    doc = json.loads(out)
+    doc = parsed_with(tmp_path, "multi-v1.storage.html", 'shape = "planner"')
     assert doc["shape"] == "planner"
     assert "Single sign-on" not in {i["title"] for i in doc["items"]}
 
@@ -361,19 +361,8 @@ def test_shape_override(tmp_path: Path) -> None:
 def test_table_options_pick_one_roadmap_of_several(
     tmp_path: Path, option: str, lanes: list[str]
 ) -> None:
-    config = f'[[page]]\nname = "p"\n[page.parse]\n{option}\n'
-    code, out, err = run(
-        tmp_path,
-        "parse",
-        str(DATA / "multi-v1.storage.html"),
-        "--page",
-        "p",
-        "--format",
-        "json",
-        config=config,
-    )
-    assert code == 0, err
-    assert [lane["label"] for lane in json.loads(out)["lanes"]] == lanes
+    doc = parsed_with(tmp_path, "multi-v1.storage.html", option)
+    assert [lane["label"] for lane in doc["lanes"]] == lanes
 
 
 def test_row_order_is_not_time_order() -> None:
