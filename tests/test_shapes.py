@@ -14,6 +14,8 @@ from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wikisync.cli import cli
 from wikisync.model import Item, ParseOptions, Roadmap
@@ -316,6 +318,47 @@ def test_painted_gantt(tmp_path: Path) -> None:
             "May 2025–Jun 2025.",
         ),
     ]
+
+
+QUARTERS = ("Q1 2024", "Q2 2024", "Q3 2024", "Q4 2024")
+MARK_CELLS = ("<td>✓</td>", "<td>✔</td>", "<td>X</td>", "<td>x</td>", "<td>●</td>")
+PAINTED = '<td style="background-color: #abf5d1"></td>'  # a painted Gantt cell
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.booleans(), min_size=4, max_size=4),
+            st.sampled_from((*MARK_CELLS, PAINTED)),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_any_tick_matrix_reads_its_first_and_last_mark(
+    rows: list[tuple[list[bool], str]],
+) -> None:
+    if not any(any(marks) for marks, _ in rows):
+        rows = [([True, False, False, False], PAINTED), *rows]
+    body = "".join(
+        f"<tr><td>Initiative {n}</td>"
+        + "".join(mark if on else "<td></td>" for on in marks)
+        + "</tr>"
+        for n, (marks, mark) in enumerate(rows, 1)
+    )
+    head = "<tr><th>Initiative</th>" + "".join(f"<th>{q}</th>" for q in QUARTERS) + "</tr>"
+    painted = body.replace(
+        '<td><span style="background-color: #abf5d1"></span></td>',
+        '<td style="background-color: #abf5d1"></td>',
+    )
+    r = parse_text(f"<table>{head}{painted}</table>")
+    assert r.shape == "matrix"
+    assert [i.title for i in r.items] == [f"Initiative {n}" for n in range(1, len(rows) + 1)]
+    for item, (marks, _) in zip(r.items, rows, strict=True):
+        on = [q for q, m in zip(QUARTERS, marks, strict=True) if m]
+        assert item.period == (on[0] if on else "(unmarked)")
+        assert item.period_end == (on[-1] if len(on) > 1 else None)
 
 
 # --------------------------------------------------------------------------- several per page
