@@ -434,6 +434,57 @@ def test_tables_that_are_not_roadmaps_get_one_line(tmp_path: Path) -> None:
     assert_one_line_error(code, err, "3 tables", "Roadmap Planner macro would be read")
 
 
+@pytest.mark.parametrize(
+    ("source", "needle"),
+    [
+        (quote("[" * 100_000), "not readable JSON"),
+        (quote("[1, 2]"), "not a JSON object"),
+        (quote('{"lanes": 3}'), "no list of lanes"),
+        (
+            quote(
+                json.dumps(
+                    {
+                        "lanes": [
+                            {
+                                "title": "A",
+                                "bars": [
+                                    {
+                                        "id": "1",
+                                        "title": "Old",
+                                        "startDate": "1900-01-01",
+                                        "duration": 1,
+                                    },
+                                    {
+                                        "id": "2",
+                                        "title": "New",
+                                        "startDate": "2099-01-01",
+                                        "duration": 1,
+                                    },
+                                ],
+                            }
+                        ]
+                    }
+                )
+            ),
+            "span 2389 months",
+        ),
+        (
+            quote(
+                '{"lanes": [{"title": "A", "bars": [{"id": "1", "title": "Forever", '
+                '"startDate": "2024-01-01", "duration": 1e12}]}]}'
+            ),
+            "no usable duration",
+        ),
+    ],
+)
+def test_hostile_planner_sources_are_one_line(tmp_path: Path, source: str, needle: str) -> None:
+    page = (
+        '<ac:structured-macro ac:name="roadmap"><ac:parameter ac:name="source">'
+        f"{source}</ac:parameter></ac:structured-macro>"
+    )
+    refused(tmp_path, "hostile.storage.html", page, needle)
+
+
 def test_a_rendered_planner_says_to_read_storage(tmp_path: Path) -> None:
     view = (
         '<div class="wiki-content"><h2>Plan</h2><img class="editor-inline-macro" '
