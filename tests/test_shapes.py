@@ -392,6 +392,16 @@ def test_shape_override(tmp_path: Path) -> None:
     assert "Single sign-on" not in {i["title"] for i in doc["items"]}
 
 
+def test_a_wrong_shape_in_the_config_is_one_line(tmp_path: Path) -> None:
+    config = '[[page]]\nname = "p"\n[page.parse]\nshape = "gantt"\n'
+    code, _, err = run(
+        tmp_path, "parse", str(DATA / "rows-v1.storage.html"), "--page", "p", config=config
+    )
+    assert_one_line_error(
+        code, err, "page[0].parse.shape: expected one of auto, grid, rows, matrix, planner"
+    )
+
+
 @pytest.mark.parametrize(
     ("option", "lanes"),
     [
