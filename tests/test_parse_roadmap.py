@@ -132,10 +132,16 @@ def test_hostile_tables_never_crash(table: str) -> None:
 # --------------------------------------------------------------------------- table choice
 
 
-def test_roadmap_is_the_second_table() -> None:
+def test_both_roadmaps_are_read_and_the_contacts_table_is_not() -> None:
+    # Issue 14: several roadmaps on one page are all read, each lane named after its heading.
     r = parse("two-tables.storage.html")
     assert r.title == "Delivery roadmap"
-    assert [p.label for p in r.periods] == ["Q1 2025", "Q2 2025"]
+    assert [p.label for p in r.periods] == ["Q1 2025", "Q2 2025", "Q3 2025"]
+    assert [lane.label for lane in r.lanes] == [
+        "Delivery roadmap / Platform",
+        "Delivery roadmap / Apps",
+        "Ideas roadmap / Research",
+    ]
 
 
 def test_table_heading_index_and_header_options() -> None:

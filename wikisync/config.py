@@ -27,6 +27,7 @@ DEFAULT_STORE = "snapshots"
 API_CHOICES = ("auto", "v2", "v1")
 AUTH_CHOICES = ("none", "basic", "bearer", "netrc")
 ORIENTATION_CHOICES = ("auto", "rows", "columns")
+SHAPE_CHOICES = ("auto", "grid", "rows", "matrix", "planner")
 
 #: Key names that can only mean a secret was pasted into the file.
 SECRET_KEYS = frozenset(
@@ -64,6 +65,8 @@ _PARSE_KEYS = (
     "history_heading",
     "legend_heading",
     "max_bytes",
+    "shape",
+    "key_column",
 )
 _RENDER_KEYS = ("period_names", "template_dir")
 
@@ -399,4 +402,6 @@ def _parse_options(d: dict[str, Any], prefix: str) -> ParseOptions:
         history_heading=_opt_str(d, "history_heading", prefix) or defaults.history_heading,
         legend_heading=_opt_str(d, "legend_heading", prefix) or defaults.legend_heading,
         max_bytes=max_bytes,
+        shape=_choice(d, "shape", prefix, SHAPE_CHOICES),
+        key_column=_opt_str(d, "key_column", prefix),
     )

@@ -41,6 +41,7 @@ ASPECTS: tuple[str, ...] = (
     "text",
     "struck",
     "span",
+    "fields",
 )
 
 Orientation = Literal["rows", "columns"]
@@ -128,8 +129,25 @@ class Item:
     parts: tuple[Part, ...] = ()
     links: tuple[str, ...] = ()  # hrefs / smart-link URLs in the card
     mentions: tuple[str, ...] = ()  # user mentions (display name or account id)
+    # Optional, set by shapes that have them (written to JSON only when set):
+    start: str | None = None  # ISO date the item starts (a Roadmap Planner bar)
+    end: str | None = None  # ISO date it ends
+    fields: tuple[tuple[str, str], ...] = ()  # (column, value) of a row-per-item table
+    key: str | None = None  # identity the source gives (a planner bar id): same key, same item
 
     def to_json(self) -> dict[str, Any]:
+        d = self._base_json()
+        if self.start is not None:
+            d["start"] = self.start
+        if self.end is not None:
+            d["end"] = self.end
+        if self.fields:
+            d["fields"] = dict(self.fields)
+        if self.key is not None:
+            d["key"] = self.key
+        return d
+
+    def _base_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
@@ -164,6 +182,10 @@ class Item:
             parts=tuple(Part.from_json(p) for p in d.get("parts", ())),
             links=tuple(d.get("links", ())),
             mentions=tuple(d.get("mentions", ())),
+            start=d.get("start"),
+            end=d.get("end"),
+            fields=tuple((str(k), str(v)) for k, v in d.get("fields", {}).items()),
+            key=d.get("key"),
         )
 
 
@@ -194,6 +216,10 @@ class Roadmap:
     legend: dict[str, str] = field(default_factory=dict)  # "1" -> "edX"
     history: list[HistoryEntry] = field(default_factory=list)
     title: str | None = None  # the heading above the table, if any
+    shape: str = "grid"  # grid | rows | matrix | planner | mixed (several shapes on one page)
+    sections: tuple[
+        str, ...
+    ] = ()  # names of the roadmaps when a page holds several (lane prefixes)
 
     def period(self, label: str) -> Period | None:
         for p in self.periods:
@@ -202,6 +228,14 @@ class Roadmap:
         return None
 
     def to_json(self) -> dict[str, Any]:
+        d = self._base_json()
+        if self.shape != "grid":
+            d["shape"] = self.shape
+        if self.sections:
+            d["sections"] = list(self.sections)
+        return d
+
+    def _base_json(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA_ROADMAP,
             "title": self.title,
@@ -228,6 +262,8 @@ class Roadmap:
             legend={str(k): str(v) for k, v in d.get("legend", {}).items()},
             history=[HistoryEntry.from_json(h) for h in d.get("history", ())],
             title=d.get("title"),
+            shape=str(d.get("shape", "grid")),
+            sections=tuple(str(x) for x in d.get("sections", ())),
         )
 
 
@@ -321,6 +357,8 @@ class ParseOptions:
     history_heading: str = "Change History"
     legend_heading: str = "Organizations listed above"
     max_bytes: int = 50_000_000  # bigger inputs are refused (UTF-8 bytes); 0 = no limit
+    shape: str = "auto"  # auto | grid | rows | matrix | planner: which roadmap shape to read
+    key_column: str | None = None  # row-per-item tables: the header of the title column
 
 
 # --------------------------------------------------------------------------- changes

@@ -1,7 +1,8 @@
 """Turn a SOURCE argument into a Document: a file, stdin, a URL, the live page or a snapshot.
 
 Files may hold a storage body, a view/export_view body, a whole HTML page, or a saved Confluence
-REST response (v1 content, v1 search result with one page, or v2 page). Bodies are kept exactly
+REST response (v1 content, v1 search result with one page, v2 page, or a JSON list holding one
+page object, as space-export scripts save them). Bodies are kept exactly
 as decoded: the raw text is the source of truth the roadmap is derived from.
 
 ``http(s)://`` URLs are read like files (any wiki's rendered page or export, or a REST
@@ -95,7 +96,7 @@ def _load_url(url: str) -> Document:
 def document_from_bytes(data: bytes, *, label: str, source: str) -> Document:
     """Decode and recognise one input: REST JSON, or a storage/view/HTML body."""
     text = decode_bytes(data, label=label)
-    if text.lstrip().startswith("{"):
+    if text.lstrip().startswith(("{", "[")):
         return _document_from_json(text, label=label)
     from wikisync.parse import detect_format  # the parser lands in parallel; import lazily
 
@@ -153,6 +154,14 @@ def _document_from_json(text: str, *, label: str) -> Document:
             f"{label} is truncated or invalid JSON (line {exc.lineno}, column {exc.colno}: "
             f"{exc.msg})"
         ) from None
+    if isinstance(data, list):
+        # What space-export scripts save (get_all_pages_from_space): a list of page objects.
+        if len(data) != 1:
+            raise SourceError(
+                f"{label} is a JSON list of {len(data)} pages; wikisync reads one page at a "
+                "time: save one page, or a list holding just that one"
+            )
+        data = data[0]
     if not isinstance(data, dict):
         raise _not_a_page(label, "not an object")
 

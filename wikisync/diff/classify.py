@@ -147,7 +147,22 @@ def _same(o: Item, n: Item) -> bool:
         and o.parts == n.parts
         and o.links == n.links
         and o.mentions == n.mentions
+        and o.start == n.start
+        and o.end == n.end
+        and o.fields == n.fields
     )
+
+
+def _field_changes(o: Item, n: Item) -> list[FieldChange]:
+    """One FieldChange per column whose value differs (``status``: ``IN PROGRESS`` → ``DONE``),
+    in the new version's column order, then columns only the old one had."""
+    old, new = dict(o.fields), dict(n.fields)
+    names = list(dict.fromkeys([*new, *old]))
+    return [
+        FieldChange(f"fields.{k}", old.get(k), new.get(k))
+        for k in names
+        if old.get(k) != new.get(k)
+    ]
 
 
 class _Classifier:
@@ -170,13 +185,24 @@ class _Classifier:
             return None
         aspects: set[str] = set()
         fields: list[FieldChange] = []
-        old_rank, new_rank = self.order.rank(o.period, "old"), self.order.rank(n.period, "new")
-        if new_rank != old_rank:
-            aspects.add("deferred" if new_rank > old_rank else "moved_up")
-            fields.append(FieldChange("period", o.period, n.period))
-        if self._end(o, "old") != self._end(n, "new"):
-            aspects.add("span")
-            fields.append(FieldChange("period_end", o.period_end, n.period_end))
+        if o.start is not None and n.start is not None:
+            # Dated items (planner bars) move by their start date; a new end alone is a
+            # longer or shorter bar.
+            if n.start != o.start:
+                aspects.add("deferred" if n.start > o.start else "moved_up")
+                fields.append(FieldChange("start", o.start, n.start))
+            elif o.end != n.end:
+                aspects.add("span")
+                fields.append(FieldChange("end", o.end, n.end))
+        else:
+            old_rank = self.order.rank(o.period, "old")
+            new_rank = self.order.rank(n.period, "new")
+            if new_rank != old_rank:
+                aspects.add("deferred" if new_rank > old_rank else "moved_up")
+                fields.append(FieldChange("period", o.period, n.period))
+            if self._end(o, "old") != self._end(n, "new"):
+                aspects.add("span")
+                fields.append(FieldChange("period_end", o.period_end, n.period_end))
         if o.lane != n.lane:
             aspects.add("lane")
             fields.append(FieldChange("lane", o.lane, n.lane))
@@ -196,7 +222,11 @@ class _Classifier:
         if o.struck != n.struck:
             aspects.add("struck")
             fields.append(FieldChange("struck", o.struck, n.struck))
-        if o.links != n.links or o.mentions != n.mentions:
+        if o.fields != n.fields:
+            aspects.add("fields")
+            fields.extend(_field_changes(o, n))
+        # Mentions in a row's columns are already in its fields.
+        if o.links != n.links or (o.mentions != n.mentions and not (o.fields or n.fields)):
             aspects.add("text")
         if not aspects and (o.text != n.text or o.parts != n.parts):
             aspects.add("text")

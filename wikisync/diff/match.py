@@ -97,6 +97,10 @@ def content_key(item: Item) -> tuple[Any, ...]:
         tuple((p.text, p.orgs) for p in item.parts),
         item.links,
         item.mentions,
+        item.start or "",
+        item.end or "",
+        item.fields,
+        item.key or "",
         item.id,
     )
 
@@ -190,16 +194,19 @@ class _Matcher:
 
     def run(self) -> Matching:
         old, new = self.old, self.new
+        if any(it.key is not None for it in old) and any(it.key is not None for it in new):
+            self._by_key()
         # Stage 1 sees every card; the later stages only what the earlier ones left, so the
         # free lists are built once (one pass over each side) and then only shrink.
+        free_old, free_new = self._free_old(), self._free_new()
         self._stage(
-            range(len(old)),
-            [(it.title, it.stage, it.period, it.lane) for it in old],
-            range(len(new)),
-            [(it.title, it.stage, it.period, it.lane) for it in new],
+            free_old,
+            [(old[i].title, old[i].stage, old[i].period, old[i].lane) for i in free_old],
+            free_new,
+            [(new[j].title, new[j].stage, new[j].period, new[j].lane) for j in free_new],
             self._same_cell,
         )
-        free_old, free_new = self._free_old(), self._free_new()
+        free_old, free_new = self._still_free(free_old, free_new)
         self._stage(
             free_old,
             [(old[i].title, old[i].stage) for i in free_old],
@@ -217,6 +224,8 @@ class _Matcher:
         )
         free_old, free_new = self._still_free(free_old, free_new)
         self._fuzzy(free_old, free_new)
+        free_old, free_new = self._still_free(free_old, free_new)
+        self._same_row(free_old, free_new)
         free_old, free_new = self._still_free(free_old, free_new)
         get = self.scores.get
         return Matching(
@@ -357,6 +366,44 @@ class _Matcher:
             po[i] = j  # an EXACT pair: no score to record
             pn[j] = i
         return True
+
+    def _by_key(self) -> None:
+        """Items the source names (a planner bar's id): the same key is the same item, whatever
+        else changed. A key held twice on one side proves nothing and is left to the stages."""
+        olds = [i for i, it in enumerate(self.old) if it.key is not None]
+        news = [j for j, it in enumerate(self.new) if it.key is not None]
+        single_old, _ = _group(olds, [self.old[i].key for i in olds])
+        single_new, _ = _group(news, [self.new[j].key for j in news])
+        for k, i in single_old.items():
+            j = single_new.get(k)
+            if j is not None:
+                self._pair(i, j, EXACT)
+
+    def _same_row(self, olds: list[int], news: list[int]) -> None:
+        """A table row whose first cell alone changed, reworded beyond any fuzzy score: same
+        period, lane and fields (a row-per-item table's other columns), one such row a side."""
+        if not olds or not news:
+            return
+
+        def key(it: Item) -> Hashable:
+            return (it.period, it.period_end, it.lane, it.fields, it.start, it.end)
+
+        fielded_old = [i for i in olds if self.old[i].fields]
+        fielded_new = [j for j in news if self.new[j].fields]
+        single_old, _ = _group(fielded_old, [key(self.old[i]) for i in fielded_old])
+        single_new, _ = _group(fielded_new, [key(self.new[j]) for j in fielded_new])
+        for k, i in single_old.items():
+            j = single_new.get(k)
+            if j is not None:
+                score = round(
+                    float(
+                        similarity(
+                            [fuzzy_text(self.old[i].title)], [fuzzy_text(self.new[j].title)]
+                        )[0, 0]
+                    ),
+                    1,
+                )
+                self._pair(i, j, min(score, EXACT - 0.1))
 
     def _bonus(self, o: Item, n: Item) -> float:
         bonus = 0.0

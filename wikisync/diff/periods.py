@@ -12,12 +12,12 @@ whichever way round the two versions are diffed.
 from __future__ import annotations
 
 import bisect
-import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Literal
 
 from wikisync.model import Item, Lane, Period, Roadmap, Where
+from wikisync.timeline import When, period_start
 
 Side = Literal["old", "new"]
 
@@ -27,26 +27,12 @@ def _norm(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
-_YEAR = re.compile(r"\b(?:FY\s?'?(\d{4}|\d{2})|((?:19|20)\d{2}))\b", re.IGNORECASE)
-_PART = re.compile(r"\b([QHT])([1-4])\b", re.IGNORECASE)
-_MONTHS_PER_PART = {"q": 3, "h": 6, "t": 4}
-
-
-def chrono(period: Period) -> tuple[int, int] | None:
-    """(year, first month) a dated label names: ``FY21 Q2 (Oct-Dec)`` → (2021, 3); else None."""
+def chrono(period: Period) -> When | None:
+    """(year, month, day) a dated label starts at: ``FY21 Q2 (Oct-Dec)`` → (2021, 3, 1),
+    ``Sep 2022`` → (2022, 8, 1); None for backlog-like and undated labels."""
     if period.backlog:
         return None
-    y = _YEAR.search(period.label)
-    if y is None:
-        return None
-    year = int(y.group(1) or y.group(2))
-    if year < 100:
-        year += 2000
-    part = _PART.search(period.label)
-    month = 0
-    if part is not None:
-        month = _MONTHS_PER_PART[part.group(1).lower()] * (int(part.group(2)) - 1)
-    return year, month
+    return period_start(period.label)
 
 
 def _chrono_floor(olds: Sequence[Period], news: Sequence[Period]) -> list[int]:

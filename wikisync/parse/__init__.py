@@ -14,6 +14,7 @@ from wikisync.parse.inline import Context, element_text
 from wikisync.parse.load import FORMATS, decode, decode_raw, parse_tree, sniff
 from wikisync.parse.load import detect_format as detect_format
 from wikisync.parse.roadmap import build_roadmap
+from wikisync.parse.shapes import read_roadmap
 
 __all__ = ["detect_format", "parse_document", "parse_text", "view_context"]
 
@@ -36,7 +37,9 @@ def _parse(
         raise ParseError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     root = parse_tree(decoded, fmt, raw)
     try:
-        return build_roadmap(root, options, ctx)
+        if options.shape == "grid":
+            return build_roadmap(root, options, ctx)  # the story-map grid alone, as ever
+        return read_roadmap(root, options, ctx)
     except RecursionError:
         # The tree is at most 255 levels deep (load refuses deeper), which the readers handle
         # with room to spare; this only fires when the caller's own stack is nearly full.

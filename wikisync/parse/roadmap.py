@@ -73,6 +73,15 @@ class _Reader:
         self._labels: dict[Cell, tuple[str, tuple[str, ...]]] = {}
         self._headers: dict[Cell, bool] = {}
         self.small_tables = 0  # tables skipped for having fewer than 2 rows or columns
+        self.refused: ParseError | None = None  # a table too big to read
+        self._grids: dict[etree._Element, Grid] = {}
+
+    def grid(self, table: etree._Element) -> Grid:
+        """``build_grid(table)``, once per parse (each shape's detection reads the grid)."""
+        got = self._grids.get(table)
+        if got is None:
+            got = self._grids[table] = build_grid(table)
+        return got
 
     def label(self, cell: Cell) -> tuple[str, tuple[str, ...]]:
         got = self._labels.get(cell)
@@ -183,7 +192,7 @@ def _header_col(reader: _Reader, rows: list[list[Cell | None]], c: int, h: int) 
 
 
 def _analyse(table: etree._Element, index: int, reader: _Reader, explicit: bool) -> _Layout | None:
-    grid = build_grid(table)
+    grid = reader.grid(table)
     rows = grid.rows
     height, width = grid.height, grid.width
     if height < 2 or width < 2:
@@ -262,10 +271,23 @@ def top_level_tables(root: etree._Element) -> list[etree._Element]:
 
 
 def _choose(root: etree._Element, reader: _Reader) -> _Layout:
-    options = reader.options
     tables = top_level_tables(root)
     if not tables:
         raise ParseError("no table found in the page")
+    candidates = grid_candidates(tables, reader)
+    if not candidates:
+        raise no_grid_error(tables, reader)
+    if len(candidates) == 1:
+        return candidates[0]
+    return max(candidates, key=lambda lay: (lay.score, _filled(lay), -lay.index))
+
+
+def grid_candidates(
+    tables: list[etree._Element], reader: _Reader, skip: frozenset[int] = frozenset()
+) -> list[_Layout]:
+    """Every table (by index, except ``skip``) that reads as a story-map grid, under the
+    table options; a table too big to read is remembered in ``reader.refused``."""
+    options = reader.options
     # When the user said which table or which way round, period-like labels are not required.
     explicit = (
         bool(options.table_heading or options.table_header)
@@ -278,9 +300,8 @@ def _choose(root: etree._Element, reader: _Reader) -> _Layout:
             f"{len(tables)} top-level table(s)"
         )
     candidates: list[_Layout] = []
-    refused: ParseError | None = None  # a table too big to read; an error only if none is left
     for i, table in enumerate(tables):
-        if options.table_index is not None and i != options.table_index:
+        if i in skip or (options.table_index is not None and i != options.table_index):
             continue
         if options.table_heading:
             heading = heading_before(table, reader.ctx) or ""
@@ -289,7 +310,7 @@ def _choose(root: etree._Element, reader: _Reader) -> _Layout:
         try:
             layout = _analyse(table, i, reader, explicit)
         except ParseError as exc:
-            refused = refused or exc
+            reader.refused = reader.refused or exc
             continue
         if layout is None:
             continue
@@ -298,32 +319,37 @@ def _choose(root: etree._Element, reader: _Reader) -> _Layout:
             if options.table_header.casefold() not in header.casefold():
                 continue
         candidates.append(layout)
-    if not candidates:
-        if refused is not None:
-            raise refused
-        if reader.small_tables == len(tables):
-            raise ParseError(
-                "no roadmap table found: a roadmap needs a header and at least one period, "
-                "but every table on the page has fewer than 2 rows or 2 columns"
-            )
-        wanted = [
-            f"{k}={v!r}"
-            for k, v in (
-                ("table_heading", options.table_heading),
-                ("table_index", options.table_index),
-                ("table_header", options.table_header),
-            )
-            if v is not None and v != ""
-        ]
-        if wanted:
-            raise ParseError(f"no roadmap table found matching {', '.join(wanted)}")
-        raise ParseError(
-            "no roadmap table found: no table has period labels (such as FY21 Q1, 2021, "
-            "Sprint 3 or Backlog) in its first column or first row"
+    return candidates
+
+
+def no_grid_error(tables: list[etree._Element], reader: _Reader) -> ParseError:
+    """Why no table of the page is a roadmap, in one line."""
+    options = reader.options
+    if reader.refused is not None:
+        return reader.refused
+    if reader.small_tables == len(tables):
+        return ParseError(
+            "no roadmap table found: a roadmap needs a header and at least one period, "
+            "but every table on the page has fewer than 2 rows or 2 columns"
         )
-    if len(candidates) == 1:
-        return candidates[0]
-    return max(candidates, key=lambda lay: (lay.score, _filled(lay), -lay.index))
+    wanted = [
+        f"{k}={v!r}"
+        for k, v in (
+            ("table_heading", options.table_heading),
+            ("table_index", options.table_index),
+            ("table_header", options.table_header),
+        )
+        if v is not None and v != ""
+    ]
+    if wanted:
+        return ParseError(f"no roadmap table found matching {', '.join(wanted)}")
+    n = len(tables)
+    return ParseError(
+        f"no roadmap table found: {n} table{'s' if n != 1 else ''}, none has period labels "
+        "(such as FY21 Q1, 2021, Sprint 3 or Backlog) in its first column or first row, "
+        "a column of target dates or a row of period columns with marks; a Roadmap Planner "
+        "macro would be read, and [page.parse] shape or table_index can pick a table"
+    )
 
 
 # --------------------------------------------------------------------------- periods
@@ -600,6 +626,10 @@ class _ItemSlots:
     parts: tuple[Part, ...]
     links: tuple[str, ...]
     mentions: tuple[str, ...]
+    start: str | None
+    end: str | None
+    fields: tuple[tuple[str, str], ...]
+    key: str | None
 
 
 def _fast_item(
@@ -617,6 +647,10 @@ def _fast_item(
     parts: tuple[Part, ...],
     links: tuple[str, ...],
     mentions: tuple[str, ...],
+    start: str | None = None,
+    end: str | None = None,
+    fields: tuple[tuple[str, str], ...] = (),
+    key: str | None = None,
 ) -> Item:
     """``Item(...)`` in a sixth of the time: a frozen dataclass's ``__init__`` sets each of its
     14 fields through ``object.__setattr__``, ~1.3 µs a card on a page of thousands. The result
@@ -637,6 +671,10 @@ def _fast_item(
     o.parts = parts
     o.links = links
     o.mentions = mentions
+    o.start = start
+    o.end = end
+    o.fields = fields
+    o.key = key
     object.__setattr__(o, "__class__", Item)
     return cast(Item, o)
 
@@ -765,3 +803,42 @@ def _build_roadmap(root: etree._Element, options: ParseOptions, ctx: Context) ->
         history=parse_history(root, options.history_heading, ctx),
         title=norm(title) if title else None,
     )
+
+
+# --------------------------------------------------------------------------- for other shapes
+
+
+Reader = _Reader  # the type, for the other shapes' signatures
+
+
+def new_reader(ctx: Context, options: ParseOptions) -> _Reader:
+    """A cell reader for ``grid_candidates`` and the other shapes' detection."""
+    return _Reader(ctx, options)
+
+
+def build_layout(
+    layout: _Layout, reader: _Reader, legend: dict[str, str]
+) -> tuple[list[Period], list[Lane], list[Item]]:
+    """Periods, lanes and cards of one grid table (``grid_candidates`` found it)."""
+    built = _build(layout, reader, legend)
+    return built.periods, built.lanes, built.items
+
+
+def layout_table(layout: _Layout) -> tuple[etree._Element, int]:
+    """The table element of a layout and its index among the page's top-level tables."""
+    return layout.table, layout.index
+
+
+def is_header_row(reader: _Reader, row: list[Cell | None]) -> bool:
+    """A row of header cells (th, thead or all-bold), for the other shapes' tables."""
+    return _header_row(reader, row)
+
+
+def item_id(period: str, lane: str, title: str, stage: str | None, n: int) -> str:
+    """The grid's id formula, shared by every table shape: sha1(period|lane|title|stage|n)."""
+    return hashlib.sha1(f"{period}|{lane}|{title}|{stage or ''}|{n}".encode()).hexdigest()[:12]
+
+
+def short_names(labels: list[str], backlog: list[bool]) -> list[str]:
+    """Shortest unambiguous period names (``Q2`` when unique), as the grid names its rows."""
+    return _shorts(labels, backlog)

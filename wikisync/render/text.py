@@ -21,6 +21,7 @@ from wikisync.errors import WikisyncError
 from wikisync.model import CATEGORIES, Change, ChangeSet, FieldChange, Item, Roadmap, Where
 from wikisync.render.confluence import xml_safe
 from wikisync.render.markdown import escape_markdown
+from wikisync.timeline import shift, show_date
 
 TEMPLATE_FORMATS: tuple[str, ...] = ("text", "markdown", "confluence")
 _TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -56,10 +57,22 @@ class _Namer:
             counts.update(item.title for item in rm.items)
             dup.update(t for t, n in counts.items() if n > 1)
         self.duplicates = dup
+        self.sections = tuple(
+            dict.fromkeys(
+                name for rm in (cs.new_roadmap, cs.old_roadmap) if rm for name in rm.sections
+            )
+        )
         self.shorts: dict[str, str] = {}
         for rm in (cs.old_roadmap, cs.new_roadmap):  # the new roadmap wins on conflicts
             if rm is not None:
                 self.shorts.update((p.label, p.short) for p in rm.periods)
+
+    def section(self, lane: str) -> str | None:
+        """Which roadmap of a page of several a lane belongs to (its prefix)."""
+        for name in self.sections:
+            if lane.startswith(f"{name} / "):
+                return name
+        return None
 
     def card(self, title: str, stage: str | None) -> str:
         """“Title”, with the stage when the title alone is ambiguous (phases of an initiative)."""
@@ -212,28 +225,65 @@ class _Sentencer:
             return f"assigned to {_and_join(gained)}"
         return f"organisations {_show(old)} {_ARROW} {_show(new)}"
 
-    def _text(self, c: Change) -> str:
-        if c.old is not None and c.new is not None and (c.old.parts or c.new.parts):
-            old_parts = [p.text for p in c.old.parts] or [c.old.title]
-            new_parts = [p.text for p in c.new.parts] or [c.new.title]
+    def _text(self, c: Change) -> str | None:
+        """What changed in a card's text, saying nothing a rename already said."""
+        renamed = "renamed" in _aspects(c)
+        o, n = c.old, c.new
+        if o is not None and n is not None and (o.parts or n.parts):
+            old_parts = [p.text for p in o.parts] or [o.title]
+            new_parts = [p.text for p in n.parts] or [n.title]
+            whole = len(old_parts) == 1 and len(new_parts) == 1
             added = [p for p in new_parts if p not in old_parts]
             removed = [p for p in old_parts if p not in new_parts]
             bits = []
-            if added:
+            if added and not (renamed and whole):
                 bits.append("added " + _and_join([f"{_LQ}{p}{_RQ}" for p in added]))
-            if removed:
+            if removed and not (renamed and whole):
                 bits.append("removed " + _and_join([f"{_LQ}{p}{_RQ}" for p in removed]))
             if bits:
                 return ", ".join(bits)
         old_t, new_t = self._old_title(c), self._new_title(c)
-        if old_t == new_t and c.old is not None and c.new is not None:
-            old_t, new_t = c.old.text, c.new.text
-        if old_t != new_t:
+        if old_t == new_t and o is not None and n is not None:
+            old_t, new_t = o.text, n.text
+        if old_t != new_t and not renamed:
             return f"text {_LQ}{old_t}{_RQ} {_ARROW} {_LQ}{new_t}{_RQ}"
+        if o is not None and n is not None and o.links != n.links:
+            return _links(o.links, n.links)
+        if renamed:
+            return None
+        if o is not None and n is not None and o.mentions != n.mentions:
+            return f"mentions {_show(o.mentions)} {_ARROW} {_show(n.mentions)}"
         return "text edited"
 
     def _span(self, c: Change) -> str:
+        o, n = c.old, c.new
+        if o is not None and n is not None and o.end and n.end and o.end != n.end:
+            return f"ends {show_date(o.end)} {_ARROW} {show_date(n.end)} ({shift(o.end, n.end)})"
         return f"periods {self._from(c) or 'none'} {_ARROW} {self._to(c) or 'none'}"
+
+    def _fields(self, c: Change) -> list[str]:
+        """``status IN PROGRESS → DONE`` for each column of a row that changed."""
+        out: list[str] = []
+        for f in c.fields:
+            if f.field.startswith("fields."):
+                name = _column_name(f.field[len("fields.") :])
+                out.append(f"{name} {_show(f.old)} {_ARROW} {_show(f.new)}")
+        return out
+
+    def _dates(self, c: Change) -> str | None:
+        """``from 1 Sep 2015 to 2 Nov 2015 (+2 months)`` when both sides have a start date."""
+        o, n = c.old, c.new
+        if o is None or n is None or not o.start or not n.start or o.start == n.start:
+            return None
+        return f"from {show_date(o.start)} to {show_date(n.start)} ({shift(o.start, n.start)})"
+
+    def _in_section(self, lane: Any) -> Any:
+        """A lane without its roadmap's name (the sentence starts with it)."""
+        if isinstance(lane, str):
+            name = self.namer.section(lane)
+            if name is not None:
+                return lane[len(name) + 3 :]
+        return lane
 
     def _details(self, c: Change, skip: set[str], moved: bool) -> list[str]:
         aspects = _aspects(c) - skip
@@ -241,7 +291,9 @@ class _Sentencer:
         if "renamed" in aspects:
             out.append(f"renamed to {self._new_name(c)}")
         if "text" in aspects:
-            out.append(self._text(c))
+            text = self._text(c)
+            if text is not None:
+                out.append(text)
         if "stage" in aspects:
             old, new = self._pair(c, "stage")
             out.append(f"stage {_show(old)} {_ARROW} {_show(new)}")
@@ -251,6 +303,7 @@ class _Sentencer:
             old, new = self._pair(c, "lane")
             if old is None and new is None and c.from_ and c.to:
                 old, new = c.from_.lane, c.to.lane
+            old, new = self._in_section(old), self._in_section(new)
             out.append(f"lane {_show(old)} {_ARROW} {_show(new)}")
         if "tags" in aspects:
             old, new = self._pair(c, "tags")
@@ -260,11 +313,23 @@ class _Sentencer:
             out.append("struck through" if new or new is None else "no longer struck through")
         if "span" in aspects:
             out.append(self._span(c))
+        if "fields" in aspects:
+            out.extend(self._fields(c))
         return out
 
     # the sentences ------------------------------------------------------------
 
     def sentences(self, c: Change) -> list[str]:
+        """The sentences, led by the roadmap's name when the page holds several."""
+        out = self._sentences(c)
+        if self.namer.sections:
+            w = c.to or c.from_ or self.namer.item_where(c.new or c.old, None)
+            name = self.namer.section(w.lane) if w is not None else None
+            if name is not None:
+                out = [f"{name}: {s}" for s in out]
+        return out
+
+    def _sentences(self, c: Change) -> list[str]:
         cat = c.category
         if cat == "Replaced":
             return [self._deleted(c), self._added(c, "to")]
@@ -276,7 +341,10 @@ class _Sentencer:
         if cat in ("Deferred", "Moved Up") or ({"deferred", "moved_up"} & aspects):
             head = f"Moved {self._old_name(c)}"
             src, dst = self._from(c), self._to(c)
-            if src is not None and dst is not None:
+            dates = self._dates(c)
+            if dates is not None:
+                head += f" {dates}"
+            elif src is not None and dst is not None:
                 head += f" from {src} to {dst}"
             elif dst is not None:
                 head += f" to {dst}"
@@ -304,6 +372,23 @@ class _Sentencer:
     def _added(self, c: Change, prep: str) -> str:
         dst = self._to(c)
         return f"Added {self._new_name(c)}" + (f" {prep} {dst}." if dst is not None else ".")
+
+
+def _links(old: Sequence[str], new: Sequence[str]) -> str:
+    """``link https://… added``: a link change with the visible text unchanged."""
+    added = [x for x in new if x not in old]
+    removed = [x for x in old if x not in new]
+    bits = []
+    if added:
+        bits.append(f"link{'s' if len(added) > 1 else ''} {', '.join(added)} added")
+    if removed:
+        bits.append(f"link{'s' if len(removed) > 1 else ''} {', '.join(removed)} removed")
+    return ", ".join(bits) or "links reordered"
+
+
+def _column_name(name: str) -> str:
+    """A column header as a word in a sentence: ``Status`` → ``status``, ``ETA`` stays."""
+    return name[:1].lower() + name[1:] if name[:2] != name[:2].upper() else name
 
 
 def _sentence(head: str, details: list[str], sep: str) -> str:
