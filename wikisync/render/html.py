@@ -134,6 +134,14 @@ class Side:
         label = f"v{ref.version}" if ref.version is not None else ref.ref
         return cls(label, ref.version, ref.when, ref.author)
 
+    @property
+    def shown(self) -> str:
+        """``2021-02-10 16:00 UTC`` for a stored UTC time; anything else as given."""
+        w = self.when or ""
+        if len(w) >= 17 and w.endswith("Z") and w[10] == "T":
+            return f"{w[:10]} {w[11:16]} UTC"
+        return w
+
 
 @dataclass(frozen=True)
 class Link:
