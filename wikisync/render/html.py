@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import jinja2
 
 SCHEMA_HTML = "wikisync.html/1"
+BIG_GRID = 1000  # cards
 _TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 _LQ, _RQ = "“", "”"
 
@@ -118,6 +119,11 @@ class Grid:
     body: list[list[Cell]]
     off_grid: list[tuple[str, CardView]]  # (where it was, card) for vanished periods/lanes
     counts: Counter[str]  # cards per data-change value
+
+    @property
+    def big(self) -> bool:
+        """Big grids let the browser skip laying out cells off screen (CSS content-visibility)."""
+        return sum(self.counts.values()) > BIG_GRID
 
 
 @dataclass(frozen=True)
