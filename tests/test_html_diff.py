@@ -278,3 +278,13 @@ def test_cli_does_not_import_the_html_renderer_at_startup() -> None:
         "print(bad); raise SystemExit(bool(bad))"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_the_markup_contract_is_documented() -> None:
+    schemas = (ROOT / "docs" / "schemas.md").read_text(encoding="utf-8")
+    section = schemas.split("## `wikisync.html/1`", 1)[1].split("\n## ", 1)[0]
+    for kind in CHANGE_KINDS:
+        assert f"| `{kind}` |" in section, kind
+    for attribute in ("data-period", "data-lane", "data-title", "data-change", "data-count"):
+        assert f"`{attribute}`" in section, attribute
+    assert 'content="wikisync.html/1"' in render_diff_html(every_kind())
