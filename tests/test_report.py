@@ -21,7 +21,14 @@ from wikisync.errors import WikisyncError
 from wikisync.model import Document, Item, SourceMeta
 from wikisync.parse import parse_document
 from wikisync.render.html import HtmlSection
-from wikisync.report import MANIFEST, Extras, build_site, write_report, write_site
+from wikisync.report import (
+    MANIFEST,
+    Extras,
+    build_site,
+    version_url,
+    write_report,
+    write_site,
+)
 from wikisync.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,3 +199,55 @@ def test_extras_add_sections_files_and_card_links(store: Store) -> None:
 
 def links_of(data: bytes) -> list[str]:
     return [a.get("href") for a in lxml.html.document_fromstring(data).iter("a")]
+
+
+@pytest.mark.parametrize(
+    ("url", "version", "expected"),
+    [
+        (
+            "https://openedx.atlassian.net/wiki/spaces/AC/pages/1812037671/FY21-22+Roadmap",
+            6,
+            "https://openedx.atlassian.net/wiki/pages/viewpage.action?pageId=1812037671&pageVersion=6",
+        ),
+        (
+            "https://wiki.example.org/pages/viewpage.action?pageId=42",
+            3,
+            "https://wiki.example.org/pages/viewpage.action?pageId=42&pageVersion=3",
+        ),
+        ("https://wiki.example.org/display/AC/Roadmap", 3, None),
+        ("javascript:alert(1)//spaces/A/pages/1", 3, None),
+        ("https://openedx.atlassian.net/wiki/spaces/AC/pages/1812037671", None, None),
+    ],
+)
+def test_the_wiki_version_link(url: str, version: int | None, expected: str | None) -> None:
+    assert version_url(url, version) == expected
+
+
+def test_diff_pages_link_the_wiki_version_and_never_a_script_url(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s")
+    page = (DATA / "v5.storage.html").read_text(encoding="utf-8")
+    urls = ["javascript:alert(1)", "https://w.example/wiki/spaces/AC/pages/7/Roadmap"]
+    for n, (name, url) in enumerate(zip(("v5", "v6"), urls, strict=True)):
+        body = page if name == "v5" else (DATA / "v6.storage.html").read_text(encoding="utf-8")
+        meta = SourceMeta(version=n + 1, when=f"2021-0{n + 1}-01T00:00:00Z", url=url)
+        doc = Document({"storage": body}, meta)
+        store.put("p", doc, parse_document(doc))
+    files = build_site(store, "p")
+    hrefs = links_of(files["diff-v1-v2.html"])
+    assert "https://w.example/wiki/pages/viewpage.action?pageId=7&pageVersion=2" in hrefs
+    assert not any(h.startswith("javascript") for name in files for h in links_of(files[name])
+                   if name.endswith(".html"))  # fmt: skip
+
+
+def test_one_version_and_versions_without_numbers(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s")
+    doc = Document({"storage": (DATA / "v5.storage.html").read_text(encoding="utf-8")})
+    snap, _ = store.put("p", doc, parse_document(doc))
+    files = build_site(store, "p")
+    assert sorted(files) == ["history.html", "index.html"]
+    assert "No change to the roadmap is stored yet." in files["index.html"].decode()
+    doc2 = Document({"storage": (DATA / "v6.storage.html").read_text(encoding="utf-8")})
+    snap2, _ = store.put("p", doc2, parse_document(doc2))
+    files = build_site(store, "p")
+    pair = [n for n in files if n.startswith("diff-")]
+    assert len(pair) == 1 and snap.id in pair[0] and snap2.id in pair[0]

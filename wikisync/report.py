@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import secrets
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -116,9 +117,32 @@ def _counts(cs: ChangeSet) -> list[int]:
     return [per.get(cat, 0) for cat in CATEGORIES]
 
 
+_CLOUD_PAGE = re.compile(r"^(https?://[^/?#]+(?:/[^/?#]+)?)/spaces/[^/?#]+/pages/(\d+)(?:[/?#]|$)")
+_PAGE_ID = re.compile(r"^(https?://[^?#]+/pages/viewpage\.action\?(?:[^#]*&)?pageId=\d+)")
+
+
+def version_url(url: str | None, version: int | None) -> str | None:
+    """The wiki's own view of one version (Confluence ``viewpage.action?pageId=…&pageVersion=N``)
+    when the page URL says the page id; None when it does not (or is not http(s))."""
+    url = safe_url(url)
+    if url is None or version is None:
+        return None
+    m = _CLOUD_PAGE.match(url)
+    if m:
+        return f"{m.group(1)}/pages/viewpage.action?pageId={m.group(2)}&pageVersion={version}"
+    m = _PAGE_ID.match(url)
+    if m:
+        return f"{m.group(1)}&pageVersion={version}"
+    return None
+
+
 def _wiki(snap: Snapshot) -> Link | None:
-    url = safe_url(snap.url)
-    return Link(url, f"{label(snap)} on the wiki") if url else None
+    """A link to this version on the wiki, else to the page itself, else nothing."""
+    url = version_url(snap.url, snap.version)
+    if url is not None:
+        return Link(url, f"{label(snap)} on the wiki")
+    page = safe_url(snap.url)
+    return Link(page, "the page on the wiki") if page else None
 
 
 def _nav(changed: list[Step], k: int) -> tuple[Link, ...]:
