@@ -30,3 +30,16 @@ def require(ok: bool, reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"CI=true but {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Chromium for the whole run (tests/browser.py); skips locally without it."""
+    from browser import MISSING, Browser, available
+
+    require(available(), MISSING)
+    b = Browser()
+    try:
+        yield b
+    finally:
+        b.close()

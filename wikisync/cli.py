@@ -34,6 +34,7 @@ from wikisync.store import Snapshot, Store
 log = logging.getLogger("wikisync")
 
 CHANGE_FORMATS = ("text", "markdown", "confluence", "json")
+DIFF_FORMATS = (*CHANGE_FORMATS, "html")
 ROADMAP_FORMATS = ("table", "json", "csv")
 
 
@@ -219,8 +220,9 @@ def parse_cmd(app: App, source: str, fmt: str, page: str | None) -> None:
 @cli.command("diff")
 @click.argument("old", required=False)
 @click.argument("new", required=False)
+@click.option("--format", "fmt", type=click.Choice(DIFF_FORMATS), default="text", show_default=True)
 @click.option(
-    "--format", "fmt", type=click.Choice(CHANGE_FORMATS), default="text", show_default=True
+    "-o", "--output", "output", metavar="FILE", help="Write to FILE instead of standard output."
 )
 @click.option(
     "--date", "date", metavar="YYYY-MM-DD", help="Date of the entry (default: NEW's date)."
@@ -236,8 +238,10 @@ def diff_cmd(
     date: str | None,
     page: str | None,
     exit_code: bool,
+    output: str | None,
 ) -> None:
-    """Write the Change History entry for the edit from OLD to NEW.
+    """Write the Change History entry for the edit from OLD to NEW (--format html: the new
+    grid with every change marked in place, one self-contained page).
 
     With no arguments: the live page (--page NAME, or the only configured page with a base_url)
     against its latest snapshot, i.e. what your edit changed. OLD and NEW may be files, -, URLs,
@@ -263,7 +267,19 @@ def diff_cmd(
         old_roadmap=old_roadmap,
         new_roadmap=new_roadmap,
     )
-    click.echo(render_changes(cs, fmt, app.render_options(page or new_page or old_page)), nl=False)
+    options = app.render_options(page or new_page or old_page)
+    if fmt == "html":
+        from wikisync.render.html import render_diff_html
+
+        text = render_diff_html(cs, options)
+    else:
+        text = render_changes(cs, fmt, options)
+    if output is not None:
+        from wikisync.report import write_text
+
+        write_text(Path(output), text)
+    else:
+        click.echo(text, nl=False)
     if exit_code and changes:
         raise SystemExit(1)
 
@@ -579,6 +595,34 @@ def audit_cmd(app: App, page: str, since: str | None, history_from: str | None, 
     click.echo(render_audit(report, fmt), nl=False)
     if report.exit_code:
         raise SystemExit(report.exit_code)
+
+
+@cli.command("report")
+@click.argument("name", required=False)
+@click.option("--page", "page_opt", metavar="NAME", help="The page (same as NAME).")
+@click.option(
+    "--out", "out", required=True, metavar="DIR", help="The site's directory (made if missing)."
+)
+@click.pass_obj
+def report_cmd(app: App, name: str | None, page_opt: str | None, out: str) -> None:
+    """Write a static report site of a stored page into DIR: index.html (current grid, latest
+    change marked, every version), one diff page per change, history.html.
+
+    Regenerated in place: only files whose bytes changed are rewritten (cron + rsync friendly).
+    """
+    from wikisync.report import write_report
+
+    page = _one_page(name, page_opt)
+    result = write_report(app.store, page, Path(out), app.render_options(page))
+    click.echo(result.summary(Path(out)))
+
+
+def _one_page(name: str | None, page: str | None) -> str:
+    if name and page and name != page:
+        raise click.UsageError(f"two pages given: {name!r} and --page {page!r}")
+    if not (name or page):
+        raise click.UsageError("name the page: wikisync report NAME --out DIR")
+    return name or page or ""
 
 
 def main() -> None:

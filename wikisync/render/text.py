@@ -513,3 +513,24 @@ def render_entries(entries: list[Entry], fmt: str, options: RenderOptions) -> st
         ) from err
     except jinja2.TemplateError as err:
         raise WikisyncError(f"template {name}: {err}") from err
+
+
+# --------------------------------------------------------------------------- words for layouts
+
+
+class ChangeWords:
+    """Period names and field-level details in the sentences' words, for layouts (HTML) that
+    mark changes in place instead of writing sentences: one naming context per changeset."""
+
+    def __init__(self, cs: ChangeSet, options: RenderOptions | None = None) -> None:
+        self._s = _Sentencer(cs, options or RenderOptions())
+
+    def period(self, label: str, short: str | None = None) -> str:
+        """A period as sentences name it: configured name, else the short name."""
+        return self._s.namer.period(label, short)
+
+    def details(self, change: Change) -> list[str]:
+        """What changed besides the period and the title (``stage Pilot → Adopt``)."""
+        moved = bool({"deferred", "moved_up"} & _aspects(change))
+        skip = {"deferred", "moved_up", "renamed"} | ({"span"} if moved else set())
+        return [_one_line(d) for d in self._s._details(change, skip, moved=moved)]
