@@ -24,8 +24,8 @@ ENV_VAR = "WIKISYNC_CONFIG"
 DEFAULT_FILE = "config.toml"
 DEFAULT_STORE = "snapshots"
 
-API_CHOICES = ("auto", "v2", "v1")
-AUTH_CHOICES = ("none", "basic", "bearer", "netrc")
+API_CHOICES = ("auto", "v2", "v1", "mediawiki")
+AUTH_CHOICES = ("none", "basic", "bearer", "netrc", "password")
 ORIENTATION_CHOICES = ("auto", "rows", "columns")
 
 #: Key names that can only mean a secret was pasted into the file.
@@ -77,8 +77,8 @@ class PageConfig:
     page_id: str | None = None
     space: str | None = None
     title: str | None = None
-    api: str = "auto"  # auto | v2 | v1
-    auth: str = "none"  # none | basic | bearer | netrc
+    api: str = "auto"  # auto | v2 | v1 | mediawiki
+    auth: str = "none"  # none | basic | bearer | netrc | password (MediaWiki bot password)
     user_env: str = "CONFLUENCE_USER"  # names of environment variables, never the secrets
     token_env: str = "CONFLUENCE_TOKEN"
     timeout: float = 30.0  # seconds per HTTP request
@@ -124,7 +124,7 @@ def credentials_warning(config: Config) -> str | None:
     """
     if config.path is None:
         return None
-    named = [p for p in config.pages.values() if p.auth in ("basic", "bearer")]
+    named = [p for p in config.pages.values() if p.auth in ("basic", "bearer", "password")]
     if not named:
         return None
     path = Path(config.path).resolve()
@@ -329,12 +329,24 @@ def _page(raw: dict[str, Any], key: str, base_dir: Path) -> PageConfig:
         raise ConfigError(f"{key}.page_id: expected a numeric page id, got {page_id_raw!r}")
     space = _opt_str(raw, "space", key)
     title = _opt_str(raw, "title", key)
-    if page_id is not None and (space is not None or title is not None):
+    api = _choice(raw, "api", key, API_CHOICES)
+    auth = _choice(raw, "auth", key, AUTH_CHOICES)
+    if api == "mediawiki":
+        # A MediaWiki title is unique in its wiki: no space; page_id is the numeric pageid.
+        if space is not None:
+            raise ConfigError(f"{key}.space: a MediaWiki page is named by title alone")
+        if base_url is not None and page_id is None and title is None:
+            raise ConfigError(f"{key}.title: base_url is set, so give the page's title")
+        if auth not in ("none", "password"):
+            raise ConfigError(f"{key}.auth: a MediaWiki page takes none or password, not {auth!r}")
+    elif auth == "password":
+        raise ConfigError(f'{key}.auth: password is for api = "mediawiki" pages')
+    if api != "mediawiki" and page_id is not None and (space is not None or title is not None):
         raise ConfigError(f"{key}.page_id: give page_id, or space and title, not both")
-    if (space is None) != (title is None):
+    if api != "mediawiki" and (space is None) != (title is None):
         missing = "title" if title is None else "space"
         raise ConfigError(f"{key}.{missing}: space and title go together")
-    if base_url is not None and page_id is None and space is None:
+    if api != "mediawiki" and base_url is not None and page_id is None and space is None:
         raise ConfigError(f"{key}.page_id: base_url is set, so give page_id or space and title")
 
     timeout = raw.get("timeout", 30.0)
@@ -358,8 +370,8 @@ def _page(raw: dict[str, Any], key: str, base_dir: Path) -> PageConfig:
         page_id=page_id,
         space=space,
         title=title,
-        api=_choice(raw, "api", key, API_CHOICES),
-        auth=_choice(raw, "auth", key, AUTH_CHOICES),
+        api=api,
+        auth=auth,
         user_env=_env_name(raw, "user_env", key, "CONFLUENCE_USER"),
         token_env=_env_name(raw, "token_env", key, "CONFLUENCE_TOKEN"),
         timeout=float(timeout),

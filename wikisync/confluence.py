@@ -61,7 +61,7 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from wikisync import __version__
-from wikisync.errors import ConfigError, FetchError
+from wikisync.errors import ConfigError, FetchError, WikiHTTPError
 from wikisync.model import Document, SourceMeta
 
 __all__ = [
@@ -77,7 +77,7 @@ __all__ = [
 
 log = logging.getLogger("wikisync.confluence")
 
-AUTH_KINDS = ("none", "basic", "bearer", "netrc")
+AUTH_KINDS = ("none", "basic", "bearer", "netrc", "password")  # password: MediaWiki only
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MESSAGE_MAX = 200
 _TITLE_CACHE_SIZE = 512
@@ -102,6 +102,8 @@ class Auth:
             )
         if self.kind == "basic" and (not self.user or not self.token):
             raise ConfigError("auth.kind=basic needs a user (account email) and a token")
+        if self.kind == "password" and (not self.user or not self.token):
+            raise ConfigError("auth = password needs a user (User@appid) and a bot password")
         if self.kind == "bearer" and not self.token:
             raise ConfigError("auth.kind=bearer needs a token")
 
@@ -137,6 +139,9 @@ def auth_from_env(
         return value.strip()
 
     token = need(token_env, "token_env", "the API token")
+    if kind == "password":
+        user = need(user_env, "user_env", "the bot login name (User@appid)")
+        return Auth(kind="password", user=user, token=token, source=f"${user_env}/${token_env}")
     if kind == "bearer":
         return Auth(kind="bearer", token=token, source=f"${token_env}")
     user = need(user_env, "user_env", "the account email or user name")
@@ -178,14 +183,8 @@ class VersionInfo:
     minor_edit: bool = False
 
 
-class ConfluenceHTTPError(FetchError):
+class ConfluenceHTTPError(WikiHTTPError):
     """The server answered with an error status; ``status`` lets callers tell 404 from 409."""
-
-    def __init__(self, message: str, *, status: int, url: str, server_message: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.url = url
-        self.server_message = server_message
 
 
 # --------------------------------------------------------------------------- total time bound
@@ -479,6 +478,46 @@ def _server_message(resp: requests.Response) -> str:
     return _one_line(first_line)
 
 
+def network_reason(
+    e: requests.RequestException, timeout: float | tuple[float, float], retries: int
+) -> str:
+    """Name what went wrong on the wire, without urllib3's long pool/URL repr."""
+    cause: BaseException | None = e
+    while cause is not None:
+        if isinstance(cause, MaxRetryError) and cause.reason is not None:
+            cause = cause.reason
+            continue
+        if isinstance(cause, ReadTimeoutError | requests.ReadTimeout):
+            return (
+                f"read timed out (timeout {timeout}, {retries} retries); "
+                "the server is slow or unreachable; try later or raise the timeout"
+            )
+        if isinstance(cause, NewConnectionError):
+            return (
+                "could not connect (connection refused or name not resolved); "
+                "check base_url and the network/proxy settings"
+            )
+        if isinstance(cause, ConnectTimeoutError | requests.ConnectTimeout):
+            return (
+                f"connect timed out (timeout {timeout}, {retries} retries); "
+                "check base_url and the network/proxy settings"
+            )
+        if isinstance(cause, requests.TooManyRedirects):
+            return "too many redirects; check base_url"
+        if isinstance(cause, ProtocolError | requests.exceptions.ChunkedEncodingError):
+            return (
+                f"the connection was reset or broke mid-response ({retries} retries; "
+                "truncated body?); try again later"
+            )
+        if isinstance(cause, requests.exceptions.SSLError):
+            return "TLS/SSL error; check the certificate settings (REQUESTS_CA_BUNDLE)"
+        if isinstance(cause, requests.exceptions.ProxyError):
+            return "proxy error; check HTTPS_PROXY/HTTP_PROXY"
+        nested = cause.args[0] if cause.args else None
+        cause = nested if isinstance(nested, BaseException) else cause.__context__
+    return f"request failed ({type(e).__name__}); check base_url and the network"
+
+
 def _check_page_id(page_id: str | int) -> str:
     pid = str(page_id).strip()
     if not pid.isdigit():
@@ -512,6 +551,8 @@ class _Reply:
 
 class ConfluenceClient:
     """Reads (and, for publishing, updates) Confluence pages over REST; one Session per client."""
+
+    markup = "storage"  # the body publish edits
 
     def __init__(
         self,
@@ -700,16 +741,19 @@ class ConfluenceClient:
         page_id: str | int,
         *,
         title: str,
-        storage: str,
-        version: int,
+        body: str,
+        base: int,
+        base_when: str | None = None,
         message: str = "",
         minor_edit: bool = False,
     ) -> int:
-        """Save ``storage`` as version ``version`` (the version read + 1); returns the new number.
+        """Save ``body`` (storage XHTML) as version ``base + 1``; returns the new number.
 
-        Never retried, and the number must come from the version the edit was based on: a 409
-        means someone saved in between, and re-reading to "fix" it would overwrite their edit.
+        Never retried, and ``base`` must be the version the edit was based on: a 409 means
+        someone saved in between, and re-reading to "fix" it would overwrite their edit.
         """
+        del base_when  # Confluence detects a conflict by the version number alone
+        storage, version = body, base + 1
         pid = _check_page_id(page_id)
         what = f"page {pid}"
 
@@ -976,6 +1020,10 @@ class ConfluenceClient:
             pair = f"{login}:{password}".encode()
             self._secrets += [password, base64.b64encode(pair).decode()]
             return HTTPBasicAuth(login, password)
+        if auth.kind == "password":
+            raise ConfigError(
+                "auth = password is for MediaWiki pages; Confluence takes basic, bearer or netrc"
+            )
         return _NoAuth()
 
     def _redact(self, text: str) -> str:
@@ -1032,41 +1080,7 @@ class ConfluenceClient:
         return resp
 
     def _network_reason(self, e: requests.RequestException) -> str:
-        """Name what went wrong on the wire, without urllib3's long pool/URL repr."""
-        cause: BaseException | None = e
-        while cause is not None:
-            if isinstance(cause, MaxRetryError) and cause.reason is not None:
-                cause = cause.reason
-                continue
-            if isinstance(cause, ReadTimeoutError | requests.ReadTimeout):
-                return (
-                    f"read timed out (timeout {self.timeout}, {self.retries} retries); "
-                    "the server is slow or unreachable; try later or raise the timeout"
-                )
-            if isinstance(cause, NewConnectionError):
-                return (
-                    "could not connect (connection refused or name not resolved); "
-                    "check base_url and the network/proxy settings"
-                )
-            if isinstance(cause, ConnectTimeoutError | requests.ConnectTimeout):
-                return (
-                    f"connect timed out (timeout {self.timeout}, {self.retries} retries); "
-                    "check base_url and the network/proxy settings"
-                )
-            if isinstance(cause, requests.TooManyRedirects):
-                return "too many redirects; check base_url"
-            if isinstance(cause, ProtocolError | requests.exceptions.ChunkedEncodingError):
-                return (
-                    f"the connection was reset or broke mid-response ({self.retries} retries; "
-                    "truncated body?); try again later"
-                )
-            if isinstance(cause, requests.exceptions.SSLError):
-                return "TLS/SSL error; check the certificate settings (REQUESTS_CA_BUNDLE)"
-            if isinstance(cause, requests.exceptions.ProxyError):
-                return "proxy error; check HTTPS_PROXY/HTTP_PROXY"
-            nested = cause.args[0] if cause.args else None
-            cause = nested if isinstance(nested, BaseException) else cause.__context__
-        return f"request failed ({type(e).__name__}); check base_url and the network"
+        return network_reason(e, self.timeout, self.retries)
 
     def _send_json(
         self,
