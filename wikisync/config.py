@@ -2,8 +2,8 @@
 
 Looked up in order: ``--config PATH``, ``$WIKISYNC_CONFIG``, ``./config.toml`` if it exists,
 else built-in defaults. Every key is checked: a typo or a wrong value is one ConfigError naming
-the key (``page[0].api: expected one of auto, v2, v1, mediawiki, got 'v3'``). Secrets never go in the
-file; a page names the environment variables that hold them (``user_env``, ``token_env``).
+the key (``page[0].api: expected one of auto, v2, v1, mediawiki, got 'v3'``). Secrets never go
+in the file; a page names the environment variables that hold them (``user_env``, ``token_env``).
 Relative paths (``store.path``, ``page.render.template_dir``) are relative to the config file.
 """
 
