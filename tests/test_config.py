@@ -127,8 +127,11 @@ def test_integer_page_id(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ('api = "v3"', "page[0].api: expected one of auto, v2, v1, got 'v3'"),
-        ('auth = "oauth"', "page[0].auth: expected one of none, basic, bearer, netrc, got 'oauth'"),
+        ('api = "v3"', "page[0].api: expected one of auto, v2, v1, mediawiki, got 'v3'"),
+        (
+            'auth = "oauth"',
+            "page[0].auth: expected one of none, basic, bearer, netrc, password, got 'oauth'",
+        ),
         ('colour = "red"', "page[0].colour: unknown key"),
         ('base_url = "openedx.atlassian.net"', "page[0].base_url: expected an http(s):// URL"),
         ("timeout = -1", "page[0].timeout: expected a positive number of seconds, got -1"),

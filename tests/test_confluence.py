@@ -450,7 +450,7 @@ def test_500_then_success_with_jittered_backoff(
 def test_put_is_never_retried(fake: FakeConfluence, make: Make, waits: list[float]) -> None:
     fake.fail(503, times=3, method="PUT", headers={"Retry-After": "1"})
     with pytest.raises(ConfluenceHTTPError) as ei:
-        make(fake.base_url, cloud=True).update_page(PID, title=TITLE, storage="<p>x</p>", version=4)
+        make(fake.base_url, cloud=True).update_page(PID, title=TITLE, body="<p>x</p>", base=3)
     assert ei.value.status == 503
     assert fake.hits("", "PUT") == 1 and waits == []
 
@@ -571,11 +571,11 @@ def test_page_title_for_url_resolves_and_caches(fake: FakeConfluence, make: Make
 @pytest.mark.parametrize("cloud", [True, False])
 def test_update_page_and_conflict(fake: FakeConfluence, make: Make, cloud: bool) -> None:
     c = make(fake.base_url, cloud=cloud)
-    assert c.update_page(PID, title=TITLE, storage="<p>new</p>", version=4, message="sync") == 4
+    assert c.update_page(PID, title=TITLE, body="<p>new</p>", base=3, message="sync") == 4
     assert fake.pages[PID].current.storage == "<p>new</p>"
     assert fake.pages[PID].current.message == "sync"
     with pytest.raises(ConfluenceHTTPError) as ei:
-        c.update_page(PID, title=TITLE, storage="<p>stale</p>", version=4)
+        c.update_page(PID, title=TITLE, body="<p>stale</p>", base=3)
     assert ei.value.status == 409
     assert "Current version is: 4" in str(ei.value)
     assert "the page changed since it was read" in str(ei.value)

@@ -2,8 +2,8 @@
 
 Looked up in order: ``--config PATH``, ``$WIKISYNC_CONFIG``, ``./config.toml`` if it exists,
 else built-in defaults. Every key is checked: a typo or a wrong value is one ConfigError naming
-the key (``page[0].api: expected one of auto, v2, v1, got 'v3'``). Secrets never go in the
-file; a page names the environment variables that hold them (``user_env``, ``token_env``).
+the key (``page[0].api: expected one of auto, v2, v1, mediawiki, got 'v3'``). Secrets never go
+in the file; a page names the environment variables that hold them (``user_env``, ``token_env``).
 Relative paths (``store.path``, ``page.render.template_dir``) are relative to the config file.
 """
 
@@ -24,8 +24,8 @@ ENV_VAR = "WIKISYNC_CONFIG"
 DEFAULT_FILE = "config.toml"
 DEFAULT_STORE = "snapshots"
 
-API_CHOICES = ("auto", "v2", "v1")
-AUTH_CHOICES = ("none", "basic", "bearer", "netrc")
+API_CHOICES = ("auto", "v2", "v1", "mediawiki")
+AUTH_CHOICES = ("none", "basic", "bearer", "netrc", "password")
 ORIENTATION_CHOICES = ("auto", "rows", "columns")
 SHAPE_CHOICES = ("auto", "grid", "rows", "matrix", "planner")
 
@@ -80,8 +80,8 @@ class PageConfig:
     page_id: str | None = None
     space: str | None = None
     title: str | None = None
-    api: str = "auto"  # auto | v2 | v1
-    auth: str = "none"  # none | basic | bearer | netrc
+    api: str = "auto"  # auto | v2 | v1 | mediawiki
+    auth: str = "none"  # none | basic | bearer | netrc | password (MediaWiki bot password)
     user_env: str = "CONFLUENCE_USER"  # names of environment variables, never the secrets
     token_env: str = "CONFLUENCE_TOKEN"
     timeout: float = 30.0  # seconds per HTTP request
@@ -127,7 +127,7 @@ def credentials_warning(config: Config) -> str | None:
     """
     if config.path is None:
         return None
-    named = [p for p in config.pages.values() if p.auth in ("basic", "bearer")]
+    named = [p for p in config.pages.values() if p.auth in ("basic", "bearer", "password")]
     if not named:
         return None
     path = Path(config.path).resolve()
@@ -332,12 +332,24 @@ def _page(raw: dict[str, Any], key: str, base_dir: Path) -> PageConfig:
         raise ConfigError(f"{key}.page_id: expected a numeric page id, got {page_id_raw!r}")
     space = _opt_str(raw, "space", key)
     title = _opt_str(raw, "title", key)
-    if page_id is not None and (space is not None or title is not None):
+    api = _choice(raw, "api", key, API_CHOICES)
+    auth = _choice(raw, "auth", key, AUTH_CHOICES)
+    if api == "mediawiki":
+        # A MediaWiki title is unique in its wiki: no space; page_id is the numeric pageid.
+        if space is not None:
+            raise ConfigError(f"{key}.space: a MediaWiki page is named by title alone")
+        if base_url is not None and page_id is None and title is None:
+            raise ConfigError(f"{key}.title: base_url is set, so give the page's title")
+        if auth not in ("none", "password"):
+            raise ConfigError(f"{key}.auth: a MediaWiki page takes none or password, not {auth!r}")
+    elif auth == "password":
+        raise ConfigError(f'{key}.auth: password is for api = "mediawiki" pages')
+    if api != "mediawiki" and page_id is not None and (space is not None or title is not None):
         raise ConfigError(f"{key}.page_id: give page_id, or space and title, not both")
-    if (space is None) != (title is None):
+    if api != "mediawiki" and (space is None) != (title is None):
         missing = "title" if title is None else "space"
         raise ConfigError(f"{key}.{missing}: space and title go together")
-    if base_url is not None and page_id is None and space is None:
+    if api != "mediawiki" and base_url is not None and page_id is None and space is None:
         raise ConfigError(f"{key}.page_id: base_url is set, so give page_id or space and title")
 
     timeout = raw.get("timeout", 30.0)
@@ -361,8 +373,8 @@ def _page(raw: dict[str, Any], key: str, base_dir: Path) -> PageConfig:
         page_id=page_id,
         space=space,
         title=title,
-        api=_choice(raw, "api", key, API_CHOICES),
-        auth=_choice(raw, "auth", key, AUTH_CHOICES),
+        api=api,
+        auth=auth,
         user_env=_env_name(raw, "user_env", key, "CONFLUENCE_USER"),
         token_env=_env_name(raw, "token_env", key, "CONFLUENCE_TOKEN"),
         timeout=float(timeout),

@@ -40,7 +40,7 @@ from requests.auth import AuthBase, HTTPBasicAuth
 from requests.utils import get_netrc_auth
 
 from wikisync import __version__
-from wikisync.errors import ConfigError, FetchError
+from wikisync.errors import ConfigError, FetchError, WikiHTTPError
 from wikisync.http import (
     DeadlineAdapter,
     NoAuth,
@@ -68,7 +68,7 @@ __all__ = [
 
 log = logging.getLogger("wikisync.confluence")
 
-AUTH_KINDS = ("none", "basic", "bearer", "netrc")
+AUTH_KINDS = ("none", "basic", "bearer", "netrc", "password")  # password: MediaWiki only
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: The largest answer read, decompressed: a REST reply holds the storage and the view body of a
 #: page (JSON-escaped), so three times the parser's 50 MB page limit, plus room for metadata.
@@ -100,6 +100,8 @@ class Auth:
             )
         if self.kind == "basic" and (not self.user or not self.token):
             raise ConfigError("auth.kind=basic needs a user (account email) and a token")
+        if self.kind == "password" and (not self.user or not self.token):
+            raise ConfigError("auth = password needs a user (User@appid) and a bot password")
         if self.kind == "bearer" and not self.token:
             raise ConfigError("auth.kind=bearer needs a token")
 
@@ -142,6 +144,9 @@ def auth_from_env(
         return value.strip()
 
     token = need(token_env, "token_env", "the API token")
+    if kind == "password":
+        user = need(user_env, "user_env", "the bot login name (User@appid)")
+        return Auth(kind="password", user=user, token=token, source=f"${user_env}/${token_env}")
     if kind == "bearer":
         return Auth(kind="bearer", token=token, source=f"${token_env}")
     user = need(user_env, "user_env", "the account email or user name")
@@ -197,14 +202,8 @@ class VersionInfo:
     minor_edit: bool = False
 
 
-class ConfluenceHTTPError(FetchError):
+class ConfluenceHTTPError(WikiHTTPError):
     """The server answered with an error status; ``status`` lets callers tell 404 from 409."""
-
-    def __init__(self, message: str, *, status: int, url: str, server_message: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.url = url
-        self.server_message = server_message
 
 
 # --------------------------------------------------------------------------- helpers
@@ -350,6 +349,8 @@ class _Reply:
 
 class ConfluenceClient:
     """Reads (and, for publishing, updates) Confluence pages over REST; one Session per client."""
+
+    markup = "storage"  # the body publish edits
 
     def __init__(
         self,
@@ -553,32 +554,35 @@ class ConfluenceClient:
         page_id: str | int,
         *,
         title: str,
-        storage: str,
-        version: int,
+        body: str,
+        base: int,
+        base_when: str | None = None,
         message: str = "",
         minor_edit: bool = False,
     ) -> int:
-        """Save ``storage`` as version ``version`` (the version read + 1); returns the new number.
+        """Save ``body`` (storage XHTML) as version ``base + 1``; returns the new number.
 
-        Never retried, and the number must come from the version the edit was based on: a 409
-        means someone saved in between, and re-reading to "fix" it would overwrite their edit.
+        Never retried, and ``base`` must be the version the edit was based on: a 409 means
+        someone saved in between, and re-reading to "fix" it would overwrite their edit.
         """
+        del base_when  # Confluence detects a conflict by the version number alone
+        storage, version = body, base + 1
         pid = _check_page_id(page_id)
         what = f"page {pid}"
 
         def v2() -> int:
-            body = {
+            data = {
                 "id": pid,
                 "status": "current",
                 "title": title,
                 "body": {"representation": "storage", "value": storage},
                 "version": {"number": version, "message": message, "minorEdit": minor_edit},
             }
-            r = self._send_json("PUT", f"{self._v2}/pages/{pid}", None, body, what, "update")
+            r = self._send_json("PUT", f"{self._v2}/pages/{pid}", None, data, what, "update")
             return self._version(r, "version.number")
 
         def v1() -> int:
-            body = {
+            data = {
                 "id": pid,
                 "type": "page",
                 "title": title,
@@ -586,7 +590,7 @@ class ConfluenceClient:
                 "version": {"number": version, "message": message, "minorEdit": minor_edit},
                 "body": {"storage": {"value": storage, "representation": "storage"}},
             }
-            r = self._send_json("PUT", f"{self._v1}/content/{pid}", None, body, what, "update")
+            r = self._send_json("PUT", f"{self._v1}/content/{pid}", None, data, what, "update")
             return self._version(r, "version.number")
 
         return self._call(v2, v1)
@@ -851,6 +855,10 @@ class ConfluenceClient:
             pair = f"{login}:{password}".encode()
             self._secrets += [password, base64.b64encode(pair).decode()]
             return HTTPBasicAuth(login, password)
+        if auth.kind == "password":
+            raise ConfigError(
+                "auth = password is for MediaWiki pages; Confluence takes basic, bearer or netrc"
+            )
         return NoAuth()
 
     def _redact(self, text: str) -> str:

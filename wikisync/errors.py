@@ -31,3 +31,14 @@ class ConfigError(WikisyncError):
 
 class FetchError(WikisyncError):
     """A remote wiki could not be read or written; the message says which page and URL."""
+
+
+class WikiHTTPError(FetchError):
+    """A wiki answered with an error; ``status`` (HTTP, or the API error's equivalent: 409 for
+    an edit conflict) lets publish tell a conflict from a refusal whatever the wiki."""
+
+    def __init__(self, message: str, *, status: int, url: str, server_message: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.url = url
+        self.server_message = server_message

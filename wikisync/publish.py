@@ -21,13 +21,15 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from wikisync.confluence import ConfluenceClient, ConfluenceHTTPError
-from wikisync.errors import FetchError, WikisyncError
+from wikisync.errors import FetchError, WikiHTTPError, WikisyncError
 from wikisync.model import CATEGORIES, ChangeSet, Document
 from wikisync.parse.history import iso_date
 from wikisync.render import RenderOptions, render_changes
+
+if TYPE_CHECKING:
+    from wikisync.wikis import Wiki
 
 __all__ = [
     "DEFAULT_HEADING",
@@ -829,15 +831,42 @@ def _version_of(doc: Document, pid: str) -> int:
     return doc.meta.version
 
 
-def _storage_of(doc: Document, pid: str) -> str:
-    storage = doc.bodies.get("storage")
+def _storage_of(doc: Document, pid: str, markup: str = "storage") -> str:
+    storage = doc.bodies.get(markup)
     if storage is None:
-        raise FetchError(f"page {pid} came without its storage body; cannot edit it")
+        raise FetchError(f"page {pid} came without its {markup} body; cannot edit it")
     return storage
 
 
+def _plan(
+    markup: str,
+    body: str,
+    cs: ChangeSet,
+    *,
+    heading: str,
+    create_section: bool,
+    options: RenderOptions | None,
+) -> PublishPlan:
+    """The plan in the wiki's own markup: storage XHTML (Confluence) or wikitext (MediaWiki)."""
+    if markup == "wikitext":
+        from wikisync.wikitext import plan_wikitext
+
+        return plan_wikitext(
+            body, cs, heading=heading, create_section=create_section, options=options
+        )
+    return plan_publish(body, cs, heading=heading, create_section=create_section, options=options)
+
+
+def _holds(markup: str, body: str, fragment: str, heading: str) -> bool:
+    if markup == "wikitext":
+        from wikisync import wikitext
+
+        return wikitext.already_published(body, fragment, heading=heading)
+    return already_published(body, fragment, heading=heading)
+
+
 def publish(
-    client: ConfluenceClient,
+    client: Wiki,
     page_id: str,
     build: Callable[[Document], ChangeSet | None],
     *,
@@ -861,10 +890,11 @@ def publish(
     attempts = 0
     conflicts = 0
     notes: list[str] = []
+    markup = client.markup
     doc = client.page(pid)
     while True:
         version = _version_of(doc, pid)
-        storage = _storage_of(doc, pid)
+        storage = _storage_of(doc, pid, markup)
         cs = build(doc)
         if cs is None or not cs.changes:
             return PublishResult(
@@ -878,8 +908,8 @@ def publish(
                 conflicts,
                 tuple(notes),
             )
-        plan = plan_publish(
-            storage, cs, heading=heading, create_section=create_section, options=options
+        plan = _plan(
+            markup, storage, cs, heading=heading, create_section=create_section, options=options
         )
         if plan.noop:
             return PublishResult(
@@ -914,12 +944,13 @@ def publish(
             saved = client.update_page(
                 pid,
                 title=title,
-                storage=plan.body,
-                version=version + 1,
+                body=plan.body,
+                base=version,
+                base_when=doc.meta.when,
                 message=entry_message(plan.date),
                 minor_edit=True,
             )
-        except ConfluenceHTTPError as e:
+        except WikiHTTPError as e:
             if e.status == 403:
                 raise FetchError(
                     f"the token can read but not edit page {pid} (HTTP 403 on {e.url}): "
@@ -948,8 +979,8 @@ def publish(
                 tuple(notes),
             )
         doc = client.page(pid)
-        fresh = _storage_of(doc, pid)
-        if already_published(fresh, plan.fragment, heading=heading):
+        fresh = _storage_of(doc, pid, markup)
+        if _holds(markup, fresh, plan.fragment, heading):
             now = _version_of(doc, pid)
             notes.append(f"v{now} already holds the entry: the save went through")
             return PublishResult(

@@ -61,6 +61,7 @@ BODY_FILES: dict[str, str] = {
     "storage": "body.storage.xml",
     "view": "body.view.html",
     "html": "body.html",
+    "wikitext": "body.wikitext.txt",  # MediaWiki's source, kept because publish edits it
 }
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")

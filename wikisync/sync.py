@@ -37,7 +37,7 @@ from pathlib import Path
 
 from wikisync import __version__
 from wikisync.config import Config, PageConfig
-from wikisync.confluence import BadServerValue, ConfluenceClient, auth_from_env
+from wikisync.confluence import BadServerValue
 from wikisync.diff import diff_roadmaps
 from wikisync.errors import ConfigError, FetchError, ParseError, StoreError, WikisyncError
 from wikisync.http import MAX_URL_BYTES, get_url
@@ -46,6 +46,7 @@ from wikisync.parse import parse_document
 from wikisync.publish import PublishResult, publish
 from wikisync.render import RenderOptions, render_changes
 from wikisync.store import CHANGELOG_NAME, TMP_PREFIX, Snapshot, Store, validate_page_name
+from wikisync.wikis import Wiki, open_wiki
 
 __all__ = [
     "BackfillResult",
@@ -109,45 +110,21 @@ def live_page(config: Config, name: str | None) -> PageConfig:
     return found[0]
 
 
-def client_for(cfg: PageConfig, *, environ: Mapping[str, str] | None = None) -> ConfluenceClient:
+def client_for(cfg: PageConfig, *, environ: Mapping[str, str] | None = None) -> Wiki:
     """The one place a page's client is built: secrets come from the environment or netrc only."""
-    if not cfg.base_url:
-        raise ConfigError(f"page {cfg.name!r} has no base_url, so it cannot be fetched")
-    auth = auth_from_env(
-        cfg.auth, cfg.user_env, cfg.token_env, os.environ if environ is None else environ
-    )
-    return ConfluenceClient(
-        cfg.base_url,
-        auth,
-        api=cfg.api,
-        timeout=(min(10.0, cfg.timeout), cfg.timeout),
-        retries=cfg.retries,
-        max_bytes=response_cap(cfg.parse.max_bytes),
-    )
+    return open_wiki(cfg, environ=environ)
 
 
-def response_cap(page_bytes: int) -> int | None:
-    """The cap on one REST answer (decompressed) for a page limit of ``page_bytes``.
-
-    An answer holds the storage and the view body (JSON-escaped, so up to ~1.5x each) and some
-    metadata: three times the page limit plus 1 MiB. ``max_bytes = 0`` (no page limit) leaves
-    answers uncapped in size; the time bound of a request still ends an endless body.
-    """
-    return 3 * page_bytes + (1 << 20) if page_bytes > 0 else None
-
-
-def _page_doc(
-    client: ConfluenceClient, cfg: PageConfig, page_id: str | None, version: int | None
-) -> Document:
+def _page_doc(client: Wiki, cfg: PageConfig, page_id: str | None, version: int | None) -> Document:
     if page_id is not None:
         return client.page(page_id, version=version)
-    if cfg.space and cfg.title:
+    if cfg.title and (cfg.space or cfg.api == "mediawiki"):
         return client.page(space=cfg.space, title=cfg.title, version=version)
     raise ConfigError(f"page {cfg.name!r}: give page_id, or space and title, to fetch it")
 
 
 def fetch_document(
-    cfg: PageConfig, *, version: int | None = None, client: ConfluenceClient | None = None
+    cfg: PageConfig, *, version: int | None = None, client: Wiki | None = None
 ) -> Document:
     """The configured page (current, or ``version``) with its storage and view bodies."""
     if client is not None:
@@ -353,15 +330,13 @@ class SyncResult:
         return any(e.text for e in self.entries)
 
 
-def sync_page(
-    store: Store, cfg: PageConfig, *, client: ConfluenceClient | None = None
-) -> SyncResult:
+def sync_page(store: Store, cfg: PageConfig, *, client: Wiki | None = None) -> SyncResult:
     """Bring one page's snapshots and CHANGELOG up to date; never raises a WikisyncError.
 
     The caller holds ``store.lock()``. Costs one cheap request when nothing changed.
     """
     result = SyncResult(page=cfg.name)
-    own: ConfluenceClient | None = None
+    own: Wiki | None = None
     try:
         result.entries += catch_up_changelog(store, cfg)
         if client is None:
@@ -376,7 +351,7 @@ def sync_page(
     return result
 
 
-def _sync(store: Store, cfg: PageConfig, client: ConfluenceClient, result: SyncResult) -> None:
+def _sync(store: Store, cfg: PageConfig, client: Wiki, result: SyncResult) -> None:
     name = cfg.name
     snaps = store.snapshots(name)
     known = known_versions(store, name, snaps)
@@ -452,7 +427,7 @@ def backfill(
     end: int | None = None,
     jobs: int = 4,
     progress: Progress | None = None,
-    clients: Callable[[], ConfluenceClient] | None = None,
+    clients: Callable[[], Wiki] | None = None,
 ) -> BackfillResult:
     """Store every historical version not stored yet, oldest first; the caller holds the lock.
 
@@ -466,12 +441,12 @@ def backfill(
         raise ConfigError("--jobs must be at least 1")
     make = clients or (lambda: client_for(cfg))
     result = BackfillResult(page=cfg.name)
-    made: list[ConfluenceClient] = []
+    made: list[Wiki] = []
     made_lock = threading.Lock()
     local = threading.local()
 
-    def client() -> ConfluenceClient:
-        c: ConfluenceClient | None = getattr(local, "client", None)
+    def client() -> Wiki:
+        c: Wiki | None = getattr(local, "client", None)
         if c is None:
             c = make()
             local.client = c
@@ -606,10 +581,10 @@ def publish_page(
     *,
     dry_run: bool = True,
     create_section: bool = False,
-    client: ConfluenceClient | None = None,
+    client: Wiki | None = None,
 ) -> PublishOutcome:
     """Publish the live version's entry into the page's own Change History (see publish.py)."""
-    own: ConfluenceClient | None = None
+    own: Wiki | None = None
     if client is None:
         client = own = client_for(cfg)
     built: list[ChangeSet | None] = []
