@@ -267,8 +267,10 @@ class _Versions:
         before = [i for i in range(len(self.snaps)) if self.day(i) < date]
         if not before:
             return f"no stored version before {date} (the first is {self.name(0)} of {self.day(0)})"
-        on = [i for i in range(len(self.snaps)) if self.day(i) == date]
-        after = [i for i in range(len(self.snaps)) if self.day(i) > date]
+        # Versions are in version order; a date can run backwards (a server clock, a restore),
+        # so the new side is looked for only after the old one.
+        on = [i for i in range(before[-1] + 1, len(self.snaps)) if self.day(i) == date]
+        after = [i for i in range(before[-1] + 1, len(self.snaps)) if self.day(i) > date]
         if on:
             return before[-1], on[-1]
         if after:
