@@ -561,19 +561,34 @@ def publish_cmd(app: App, page: str | None, yes: bool, create_section: bool) -> 
     "--format", "fmt", type=click.Choice(("text", "markdown", "json")), default="text",
     show_default=True,
 )  # fmt: skip
+@click.option(
+    "--fail-on",
+    "fail_on",
+    default="inaccurate,not-found",
+    show_default=True,
+    metavar="LIST",
+    help="Exit 1 when any of these occur: inaccurate, not-found, undocumented, unverifiable "
+    "(comma-separated), all, or none.",
+)
 @click.pass_obj
-def audit_cmd(app: App, page: str, since: str | None, history_from: str | None, fmt: str) -> None:
+def audit_cmd(
+    app: App, page: str, since: str | None, history_from: str | None, fmt: str, fail_on: str
+) -> None:
     """Check the page's hand-written Change History against what really changed.
 
-    Exit 0 when every entry is confirmed, 1 when anything is undocumented, inaccurate or not
-    found (so it can gate a review), 2 on error.
+    Exit 0 when the gate passes, 1 when a status named by --fail-on occurs, 3 when the audit
+    verified nothing (no written entry could be checked against stored versions), 2 on error.
     """
-    from wikisync.audit import audit_page, render_audit
+    from wikisync.audit import audit_page, gate, parse_fail_on, render_audit
 
+    gates = parse_fail_on(fail_on)
     report = audit_page(app.store, page, since=since, history_from=history_from)
     click.echo(render_audit(report, fmt), nl=False)
-    if report.exit_code:
-        raise SystemExit(report.exit_code)
+    result = gate(report, gates)
+    if result.reason:
+        click.echo(f"wikisync: {result.reason}", err=True)
+    if result.code:
+        raise SystemExit(result.code)
 
 
 def main() -> None:
