@@ -55,10 +55,12 @@ __all__ = [
     "AuditError",
     "AuditReport",
     "AuditedEntry",
+    "Documented",
     "GateResult",
     "Undocumented",
     "WrittenChange",
     "audit_page",
+    "documented_changes",
     "gate",
     "parse_fail_on",
     "render_audit",
@@ -873,6 +875,57 @@ def audit_page(
     report.undocumented = _undocumented(v, matched, since)
     report.compared = sum(1 for _, b in v.consecutive if since is None or v.day(b) >= since)
     return report
+
+
+@dataclass(frozen=True)
+class Documented:
+    """A change of an entry that the page's hand-written Change History already accounts for."""
+
+    index: int  # the change's index in the ChangeSet
+    status: str  # "confirmed", or "inaccurate" (written, but the note says what differs)
+    written: WrittenChange
+    note: str
+
+
+def documented_changes(cs: ChangeSet, *, since: str | None = None) -> list[Documented]:
+    """The changes of ``cs`` that sentences of its new version's written Change History already
+    describe, matched as ``audit_page`` matches them (so publish and audit agree).
+
+    Sentences dated from ``since`` on (default: the day of the old version, else the entry's
+    own date) are read against the periods of both versions: older ones describe older edits.
+    An undated or unreadable sentence documents nothing. Needs the changeset's roadmaps;
+    without them nothing is documented. In change order.
+    """
+    old, new = cs.old_roadmap, cs.new_roadmap
+    if old is None or new is None or not cs.changes:
+        return []
+    if since is None:
+        since = cs.old.when[:10] if cs.old.when else cs.date
+    periods = [*new.periods, *old.periods]
+    written = [
+        w
+        for entry in new.history
+        if _ISO_DAY.fullmatch(entry.date) and (since is None or entry.date >= since)
+        for w in parse_sentence(entry, periods)
+        if w.kind != "unparsed"
+    ]
+    if not written:
+        return []
+    changes = list(cs.changes)
+    later: dict[str, set[str]] = {}
+    for c in changes:
+        if c.old_title and c.old_title != c.title and c.category != "Replaced":
+            later.setdefault(c.old_title, set()).add(c.title)
+    pair = _Pair(changes, old, new, later, _multi_part(old), _multi_part(new))
+    out: dict[int, Documented] = {}
+    for ei, cand in sorted(_assign(list(enumerate(written)), pair).items()):
+        w, c = written[ei], changes[cand.ci]
+        problems = _problems(w, c, cand)
+        status = "inaccurate" if problems else "confirmed"
+        for ci in (cand.ci, *cand.also):
+            if ci not in out or (status == "confirmed" and out[ci].status != "confirmed"):
+                out[ci] = Documented(ci, status, w, _match_note(cand, c, problems))
+    return [out[ci] for ci in sorted(out)]
 
 
 def _versions_of(v: _Versions, a: int, b: int) -> tuple[int | None, int | None]:

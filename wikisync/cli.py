@@ -512,14 +512,20 @@ def backfill_cmd(
 
 
 def _publish_one(app: App, cfg: PageConfig, *, yes: bool, create_section: bool, quiet: bool) -> str:
+    from wikisync.publish import left_out_lines
     from wikisync.sync import publish_page
 
     outcome = publish_page(app.store, cfg, dry_run=not yes, create_section=create_section)
     result = outcome.result
-    if result.status == "dry-run" and result.plan is not None and not quiet:
-        if outcome.changeset is not None:
-            click.echo(render_changes(outcome.changeset, "text", app.render_options(cfg.name)))
-        click.echo(result.plan.diff, nl=False)
+    plan = result.plan
+    if result.status == "dry-run" and plan is not None and not quiet:
+        published = plan.changeset or outcome.changeset
+        if published is not None:
+            click.echo(render_changes(published, "text", app.render_options(cfg.name)))
+        click.echo(plan.diff, nl=False)
+    if plan is not None and not quiet:
+        for line in left_out_lines(plan):
+            click.echo(line)
     if not quiet or result.status == "published":
         click.echo(f"{cfg.name}: {result.message}")
     if result.status == "dry-run" and not quiet:
