@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from wikisync import __version__
+from wikisync._faults import point
 from wikisync.errors import StoreError
 from wikisync.model import Document, Roadmap, SourceMeta, VersionRef
 
@@ -169,7 +170,9 @@ def _replace_file(path: Path, data: bytes) -> None:
     tmp = path.with_name(f"{TMP_PREFIX}{secrets.token_hex(6)}-{path.name}")
     try:
         _write_file(tmp, data)
+        point("file:tmp-written")
         os.replace(tmp, path)
+        point("file:replaced")
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -496,14 +499,17 @@ class Store:
             tmp.mkdir()
             for fmt in sorted(doc.bodies):
                 _write_file(tmp / BODY_FILES[fmt], doc.bodies[fmt].encode("utf-8"))
+            point("store:bodies-written")
             _write_file(tmp / "roadmap.json", _roadmap_bytes(roadmap))
             meta_bytes = json.dumps(meta, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
             _write_file(tmp / "meta.json", meta_bytes.encode("utf-8"))
             _fsync_dir(tmp)
+            point("store:tmp-complete")
             if final.exists():
                 raise StoreError(f"snapshot {final} already exists; refusing to overwrite it")
             os.rename(tmp, final)
             tmp = None
+            point("store:renamed")
             _fsync_dir(pdir)
         except OSError as exc:
             raise StoreError(
