@@ -27,9 +27,9 @@ import pytest
 from click.testing import CliRunner
 from confluence_server import FakeConfluence
 from pytest_httpserver import HTTPServer
-from test_sync import PAGE, PID, TITLE, VIEW, WHEN, V, _state, check_consistent
+from test_sync import PAGE, PID, TITLE, VIEW, WHEN, V, _state, check_consistent, stopped_at
 
-from wikisync._faults import ENV_MARKER, ENV_POINT, POINTS
+from wikisync._faults import POINTS
 from wikisync.cli import cli
 from wikisync.store import BODY_FILES, Store, content_hash
 
@@ -65,22 +65,9 @@ def start(
     )
 
 
-def stopped_at(cfg: Path, store: Path, point: str, marker: Path) -> subprocess.Popen[bytes]:
-    """A sync that has reached ``point`` and sleeps there: waits for its marker, not a clock
-    (the deadline only turns a run that never gets there into a failure instead of a hang)."""
-    marker.unlink(missing_ok=True)
-    proc = start(cfg, store, env={**ENV, ENV_POINT: point, ENV_MARKER: str(marker)})
-    deadline = time.monotonic() + 300
-    while not marker.exists():
-        if proc.poll() is not None:
-            out, err = proc.communicate()
-            pytest.fail(f"the run ended ({proc.returncode}) before {point}: {out!r} {err!r}")
-        if time.monotonic() > deadline:  # pragma: no cover - a hang, not a slow machine
-            proc.kill()
-            pytest.fail(f"the run never reached {point}")
-        time.sleep(0.005)
-    assert marker.read_text(encoding="utf-8") == point
-    return proc
+def stopped_at_point(cfg: Path, store: Path, point: str, marker: Path) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "wikisync", "--config", str(cfg), "--store", str(store), "sync"]
+    return stopped_at(argv, point, marker, ENV)
 
 
 def run(cfg: Path, store: Path, *args: str) -> tuple[int, str, str]:
@@ -128,7 +115,7 @@ def test_kill_9_at_every_point(fake: FakeConfluence, cfg: Path, tmp_path: Path) 
         before = [s.version for s in Store(work).snapshots(PAGE)]
         log_before = (work / PAGE / "CHANGELOG.md").read_bytes()
 
-        proc = stopped_at(cfg, work, where, marker)
+        proc = stopped_at_point(cfg, work, where, marker)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
         assert proc.returncode == -signal.SIGKILL, where
