@@ -174,6 +174,7 @@ def _pair(fake: FakeConfluence, cfg: Path, store: Path, *args: str) -> list[tupl
     return results
 
 
+@pytest.mark.slow  # real processes held 2-4 s by a slowed server
 def test_two_syncs_at_once_one_fails_cleanly(
     fake: FakeConfluence, cfg: Path, tmp_path: Path
 ) -> None:
@@ -195,6 +196,7 @@ def test_two_syncs_at_once_one_fails_cleanly(
     assert _state(store) == _state(single)
 
 
+@pytest.mark.slow  # real processes held 2-4 s by a slowed server
 def test_two_syncs_at_once_with_wait(fake: FakeConfluence, cfg: Path, tmp_path: Path) -> None:
     store, single = tmp_path / "store", tmp_path / "single"
     assert run(cfg, store)[0] == 0
@@ -212,6 +214,7 @@ def test_two_syncs_at_once_with_wait(fake: FakeConfluence, cfg: Path, tmp_path: 
     assert digest == hashlib.sha256((single / PAGE / "CHANGELOG.md").read_bytes()).hexdigest()
 
 
+@pytest.mark.slow  # real processes held 2-4 s by a slowed server
 def test_waiting_run_gives_up_after_its_wait(
     fake: FakeConfluence, cfg: Path, tmp_path: Path
 ) -> None:
