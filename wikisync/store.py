@@ -343,7 +343,8 @@ class Store:
         return self.root / validate_page_name(page)
 
     def snapshots(self, page: str) -> list[Snapshot]:
-        """All snapshots of ``page``, oldest first; [] for a page the store does not know."""
+        """All snapshots of ``page`` in page order (by version number, see the module docstring),
+        oldest first; [] for a page the store does not know."""
         pdir = self._page_dir(page)
         try:
             entries = list(os.scandir(pdir))
