@@ -156,25 +156,21 @@ def test_kill_9_at_every_point(fake: FakeConfluence, cfg: Path, tmp_path: Path) 
 
 
 # --------------------------------------------------------------------------- two runs at once
+# Staged with the same hook instead of a slowed server: the first run stops at "sync:checked"
+# (lock held, talking to the server) until the test deletes its marker; a second run that is to
+# wait stops at "lock:busy" first, which proves it met the lock. No timing involved.
 
 
-def _pair(fake: FakeConfluence, cfg: Path, store: Path, *args: str) -> list[tuple[int, str, str]]:
-    """Two runs at once: the second starts as soon as the first is talking to the server (so
-    it holds the lock, whatever the start-up times on a busy machine), and overlaps it."""
-    seen = len(fake.requests)
-    procs = [start(cfg, store, *args)]
-    deadline = time.monotonic() + 30
-    while len(fake.requests) == seen and time.monotonic() < deadline:
-        time.sleep(0.01)
-    procs.append(start(cfg, store, *args))
-    results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=60)
-        results.append((proc.returncode, out.decode(), err.decode()))
-    return results
+def _holding_the_lock(cfg: Path, store: Path, marker: Path) -> subprocess.Popen[bytes]:
+    return stopped_at_point(cfg, store, "sync:checked", marker)
 
 
-@pytest.mark.slow  # real processes held 2-4 s by a slowed server
+def _let_go(marker: Path, proc: subprocess.Popen[bytes]) -> tuple[int, str, str]:
+    marker.unlink()
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out.decode(), err.decode()
+
+
 def test_two_syncs_at_once_one_fails_cleanly(
     fake: FakeConfluence, cfg: Path, tmp_path: Path
 ) -> None:
@@ -183,57 +179,55 @@ def test_two_syncs_at_once_one_fails_cleanly(
     fake.add_version(PID, V[2], VIEW, when=WHEN[2])
     shutil.copytree(store, single)
     assert run(cfg, single)[0] == 0
-    fake.slow(1.0, times=10**6)  # the first run holds the lock for two seconds more
-    results = sorted(_pair(fake, cfg, store))
-    (ok, out, err), (failed, out2, err2) = results
-    assert (ok, err) == (0, "") and out.startswith(f"{PAGE}: v2 stored\n"), results
-    assert (failed, out2) == (2, ""), results
+    first = _holding_the_lock(cfg, store, tmp_path / "first")
+    second = start(cfg, store)
+    out2, err2 = (b.decode() for b in second.communicate(timeout=120))
+    assert (second.returncode, out2) == (2, ""), err2
     lines = err2.strip().splitlines()
     assert len(lines) == 1, err2
     assert lines[0].startswith("wikisync: error: another wikisync run holds the lock on ")
     assert lines[0].endswith("(use --wait SECONDS to wait)")
+    code, out, err = _let_go(tmp_path / "first", first)
+    assert (code, err) == (0, "") and out.startswith(f"{PAGE}: v2 stored\n"), (out, err)
     check_store(store)
     assert _state(store) == _state(single)
 
 
-@pytest.mark.slow  # real processes held 2-4 s by a slowed server
 def test_two_syncs_at_once_with_wait(fake: FakeConfluence, cfg: Path, tmp_path: Path) -> None:
     store, single = tmp_path / "store", tmp_path / "single"
     assert run(cfg, store)[0] == 0
     fake.add_version(PID, V[2], VIEW, when=WHEN[2])
     shutil.copytree(store, single)
     assert run(cfg, single)[0] == 0
-    fake.slow(1.0, times=10**6)
-    results = _pair(fake, cfg, store, "--wait", "30")
+    first = _holding_the_lock(cfg, store, tmp_path / "first")
+    argv = [sys.executable, "-m", "wikisync", "--config", str(cfg), "--store", str(store)]
+    second = stopped_at([*argv, "sync", "--wait", "600"], "lock:busy", tmp_path / "second", ENV)
+    (tmp_path / "second").unlink()  # it met the lock and waits for it
+    results = [_let_go(tmp_path / "first", first)]
+    out, err = second.communicate(timeout=120)
+    results.append((second.returncode, out.decode(), err.decode()))
     assert all(code == 0 and err == "" for code, _, err in results), results
-    outs = sorted(out.splitlines()[0] for _, out, _ in results)
-    assert outs == [f"{PAGE}: up to date (v2)", f"{PAGE}: v2 stored"]  # the second one waited
+    outs = [out.splitlines()[0] for _, out, _ in results]
+    assert outs == [f"{PAGE}: v2 stored", f"{PAGE}: up to date (v2)"]  # the second one waited
     check_store(store)
     assert _state(store) == _state(single)
     digest = hashlib.sha256((store / PAGE / "CHANGELOG.md").read_bytes()).hexdigest()
     assert digest == hashlib.sha256((single / PAGE / "CHANGELOG.md").read_bytes()).hexdigest()
 
 
-@pytest.mark.slow  # real processes held 2-4 s by a slowed server
 def test_waiting_run_gives_up_after_its_wait(
     fake: FakeConfluence, cfg: Path, tmp_path: Path
 ) -> None:
     store = tmp_path / "store"
     assert run(cfg, store)[0] == 0
     fake.add_version(PID, V[2], VIEW, when=WHEN[2])
-    fake.slow(2.0, times=10**6)  # the first run holds the lock 4 s after its first request
-    seen = len(fake.requests)
-    first = start(cfg, store)
-    deadline = time.monotonic() + 30
-    while len(fake.requests) == seen and time.monotonic() < deadline:
-        time.sleep(0.01)  # it is talking to the server: it holds the lock
-    t0 = time.monotonic()
+    first = _holding_the_lock(cfg, store, tmp_path / "first")
+    # The first run holds the lock until the test lets it go: the second can only end by
+    # giving up after its own wait.
     second = start(cfg, store, "--wait", "0.5")
-    out, err = second.communicate(timeout=60)
-    took = time.monotonic() - t0
+    out, err = second.communicate(timeout=120)
     assert (second.returncode, out) == (2, b""), err
     assert err.decode().strip().endswith("(gave up after waiting 0.5 s)")
-    assert took < 3.5  # start-up and half a second, not the other run's 4 s
-    assert first.wait(timeout=60) == 0
+    assert _let_go(tmp_path / "first", first)[0] == 0
     check_store(store)
     assert [s.version for s in Store(store).snapshots(PAGE)] == [1, 2]

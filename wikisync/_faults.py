@@ -7,14 +7,17 @@ writing phase then depends on timing. Instead, the code that writes names its ri
     WIKISYNC_FAULT_POINT=store:renamed      the point (or several, comma-separated) to stop at
     WIKISYNC_FAULT_MARKER=/tmp/x/marker     a file the process creates when it gets there
 
-On reaching a named point the process writes the point's name to the marker file and sleeps
-until it is killed; the test waits for the marker, then sends SIGKILL. Without both variables
-``point`` returns at once (one environment lookup): production runs never stop.
+On reaching a named point the process writes the point's name to the marker file and waits
+there as long as the marker exists: the test waits for the marker, then either sends SIGKILL
+(a crash exactly there) or deletes the marker (the run carries on: a race staged exactly, such
+as a second run meeting the lock). Without both variables ``point`` returns at once (one
+environment lookup): production runs never stop.
 
 Points (in the order a sync reaches them; see docs/reliability.md): ``sync:start``,
 ``sync:checked``, ``sync:fetched``, ``sync:parsed``, ``store:bodies-written``,
 ``store:tmp-complete``, ``store:renamed``, ``sync:stored``, ``file:tmp-written``,
-``file:replaced``, ``sync:done``.
+``file:replaced``, ``sync:done``; and ``lock:busy`` (a run found the store locked and is
+about to wait for it).
 """
 
 from __future__ import annotations
@@ -41,8 +44,13 @@ POINTS: tuple[str, ...] = (
 )
 
 
+#: Points off that path: a second run meeting the lock.
+OTHER_POINTS: tuple[str, ...] = ("lock:busy",)
+
+
 def point(name: str) -> None:
-    """Stop here for good when the environment names this point (see the module docstring)."""
+    """Wait here while the marker exists, when the environment names this point (see the
+    module docstring)."""
     wanted = os.environ.get(ENV_POINT)
     if not wanted or name not in wanted.split(","):
         return
@@ -53,5 +61,5 @@ def point(name: str) -> None:
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(name)
     os.replace(tmp, marker)  # the test never reads a half-written marker
-    while True:  # until SIGKILL: the test decides when
-        time.sleep(3600)
+    while os.path.exists(marker):  # until the test kills this process or lets it go on
+        time.sleep(0.01)

@@ -686,6 +686,7 @@ class Store:
             raise StoreError(f"cannot open lock file {path}: {_os_message(exc)}") from exc
         try:
             deadline = time.monotonic() + max(wait, 0)
+            busy = False
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -693,6 +694,9 @@ class Store:
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
                         raise StoreError(f"another wikisync run holds the lock on {path}") from None
+                    if not busy:
+                        busy = True
+                        point("lock:busy")
                     time.sleep(min(0.05, max(deadline - time.monotonic(), 0.001)))
             try:
                 yield
