@@ -1,13 +1,14 @@
-"""`kill -9` of `wikisync sync` at random points, and two syncs at once on one store.
+"""`kill -9` of `wikisync sync` at every point where it writes, and two syncs at once on one store.
 
 Real processes (`python -m wikisync sync`) against the fake Confluence on 127.0.0.1. The kill
-loop runs at least 50 killed runs: the wiki gets a new version before each, the server is slowed
-so the run spends time in every phase (start-up, version check, body download, parse, snapshot,
-diff, CHANGELOG), and the kill lands at a seeded random moment of the whole run. After each kill
-the store must be consistent and the next run must complete; at the end the store must equal the
-one a never-killed twin run built (same snapshot ids, same CHANGELOG).
-
-    WIKISYNC_KILL_SEED=123 python -m pytest tests/test_crash.py -s   # replay one sequence
+loop is deterministic: each run is told through the fault-injection hook (wikisync/_faults.py)
+to stop at one named point — from "lock held, nothing read" through the snapshot's temporary
+directory, its rename, the CHANGELOG's temporary file and its replace, to "page done" — and is
+SIGKILLed once it has written the marker saying it got there. Every point is hit the same
+number of times, at least 50 kills in all, whatever the machine's load. After each kill the
+store must be consistent and hold exactly what that point implies; the next run must complete;
+at the end the store must equal the one a never-killed twin run built (same snapshot ids, same
+CHANGELOG).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -27,15 +27,18 @@ import pytest
 from click.testing import CliRunner
 from confluence_server import FakeConfluence
 from pytest_httpserver import HTTPServer
-from test_sync import PAGE, PID, TITLE, VIEW, WHEN, V, _state, check_consistent
+from test_sync import PAGE, PID, TITLE, VIEW, WHEN, V, _state, check_consistent, stopped_at
 
+from wikisync._faults import POINTS
 from wikisync.cli import cli
 from wikisync.store import BODY_FILES, Store, content_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 MIN_KILLS = 50
-SLOW = 0.05  # seconds the server waits before each answer (three requests per stored version)
+#: From this point on the new snapshot is in place; from the next the CHANGELOG has its entry.
+STORED_FROM = POINTS.index("store:renamed")
+LOGGED_FROM = POINTS.index("file:replaced")
 
 
 @pytest.fixture
@@ -53,11 +56,18 @@ def cfg(fake: FakeConfluence, tmp_path: Path) -> Path:
     return path
 
 
-def start(cfg: Path, store: Path, *args: str) -> subprocess.Popen[bytes]:
+def start(
+    cfg: Path, store: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     argv = [sys.executable, "-m", "wikisync", "--config", str(cfg), "--store", str(store)]
     return subprocess.Popen(
-        [*argv, "sync", *args], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [*argv, "sync", *args], env=env or ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
+
+
+def stopped_at_point(cfg: Path, store: Path, point: str, marker: Path) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "wikisync", "--config", str(cfg), "--store", str(store), "sync"]
+    return stopped_at(argv, point, marker, ENV)
 
 
 def run(cfg: Path, store: Path, *args: str) -> tuple[int, str, str]:
@@ -90,122 +100,75 @@ def next_content(step: int) -> str:
     return V[step % 7 + 1]
 
 
-def test_kill_9_at_random_points(fake: FakeConfluence, cfg: Path, tmp_path: Path) -> None:
-    seed = int(os.environ.get("WIKISYNC_KILL_SEED", "0") or 0) or random.randrange(1, 10**9)
-    print(f"kill loop seed: {seed} (replay: WIKISYNC_KILL_SEED={seed})")
-    rng = random.Random(seed)
-    work, twin = tmp_path / "work", tmp_path / "twin"
+@pytest.mark.slow
+def test_kill_9_at_every_point(fake: FakeConfluence, cfg: Path, tmp_path: Path) -> None:
+    work, twin, marker = tmp_path / "work", tmp_path / "twin", tmp_path / "marker"
     assert run(cfg, work)[0] == 0 and run(cfg, twin)[0] == 0
-    slow = fake.slow(SLOW, times=0)
-
-    # Time whole runs from outside (start-up included; the quickest of three, as the machine
-    # may be busy): kills are drawn over all of it, half of them in the writing phase.
-    fake.add_version(PID, next_content(1), VIEW)
-    timings = []
-    for k in range(3):
-        probe = tmp_path / f"probe{k}"
-        shutil.copytree(work, probe)
-        slow.times = 10**6
-        seen = len(fake.requests)
-        t0 = time.monotonic()
-        proc = start(cfg, probe)
-        out, err = proc.communicate(timeout=60)
-        span = time.monotonic() - t0
-        assert proc.returncode == 0, err
-        assert out.decode().startswith(f"{PAGE}: v2 stored\n")
-        _, body = (r.at - t0 for r in fake.requests[seen:])  # v1: the version check, the body
-        timings.append((span, body + SLOW))
-    span, body_done = min(timings)  # after body_done: parse, snapshot, diff, CHANGELOG
-    print(f"probe runs (whole run, body received): {timings}")
-
-    killed = completed = step = 0
-    points: list[float] = []
-    phases = {"start-up": 0, "network": 0, "parse/store/diff/append": 0}
-    stored_then_killed = leftovers = 0
+    rounds = -(-MIN_KILLS // len(POINTS))  # every point equally often, MIN_KILLS at least
+    kills = dict.fromkeys(POINTS, 0)
+    leftovers = 0
     t_loop = time.monotonic()
-    while killed < MIN_KILLS or phases["parse/store/diff/append"] < MIN_KILLS // 4:
-        step += 1
-        assert step <= 3 * MIN_KILLS, f"only {killed} of {step} runs were killed mid-run"
-        if step > 1:
-            fake.add_version(PID, next_content(step), VIEW)
+    for step in range(1, rounds * len(POINTS) + 1):
+        at = (step - 1) % len(POINTS)
+        where = POINTS[at]
+        fake.add_version(PID, next_content(step), VIEW)
         before = [s.version for s in Store(work).snapshots(PAGE)]
+        log_before = (work / PAGE / "CHANGELOG.md").read_bytes()
 
-        slow.times = 10**6
-        seen = len(fake.requests)
-        t0 = time.monotonic()
-        proc = start(cfg, work)
-        # Half the kills anywhere in the run, half in its short writing phase.
-        delay = rng.uniform(0.0, span) if step % 2 else rng.uniform(body_done, span)
-        time.sleep(max(0.0, delay - (time.monotonic() - t0)))
+        proc = stopped_at_point(cfg, work, where, marker)
         proc.send_signal(signal.SIGKILL)
-        _, err = proc.communicate(timeout=60)
-        slow.times = 0
-        made = [r.at - t0 for r in fake.requests[seen:]]
-        if proc.returncode == -signal.SIGKILL:
-            killed += 1
-            points.append(delay)
-            # Where it died, from this run's own requests as the server saw them.
-            if not made:
-                phases["start-up"] += 1
-            elif len(made) < 2 or delay < made[1] + SLOW:
-                phases["network"] += 1
-            else:
-                phases["parse/store/diff/append"] += 1
-        else:
-            assert proc.returncode == 0, err
-            completed += 1
-            span = max(body_done + 0.05, span * 0.97)  # runs got quicker than the probes
+        proc.communicate(timeout=60)
+        assert proc.returncode == -signal.SIGKILL, where
+        kills[where] += 1
 
-        # Whatever the kill interrupted, the store is consistent and kept what it had.
+        # Whatever the kill interrupted, the store is consistent and holds what that point
+        # implies: the new snapshot exactly from its rename on, the CHANGELOG entry exactly
+        # from the file's replace on.
         check_store(work)
         after_kill = [s.version for s in Store(work).snapshots(PAGE)]
-        assert after_kill[: len(before)] == before, (delay, before, after_kill)
-        assert len(after_kill) - len(before) <= 1
-        stored_then_killed += proc.returncode != 0 and len(after_kill) > len(before)
+        assert after_kill == before + [step + 1] * (at >= STORED_FROM), where
+        log_after = (work / PAGE / "CHANGELOG.md").read_bytes()
+        assert (log_after != log_before) == (at >= LOGGED_FROM), where
         leftovers += any((work / PAGE).glob(".tmp-*"))
 
         # The next run completes, and matches a twin that was never killed.
         code, _, text = run(cfg, work)
-        assert code == 0, (delay, text)
+        assert code == 0, (where, text)
         check_store(work)
         assert run(cfg, twin)[0] == 0
         versions = [s.version for s in Store(work).snapshots(PAGE)]
-        assert versions == [s.version for s in Store(twin).snapshots(PAGE)], delay
+        assert versions == [s.version for s in Store(twin).snapshots(PAGE)], where
         assert versions[-1] == step + 1  # the live version: nothing lost
         assert len(versions) == len(set(versions))  # nothing duplicated
         log = (work / PAGE / "CHANGELOG.md").read_bytes()
-        assert log == (twin / PAGE / "CHANGELOG.md").read_bytes(), delay  # repaired at once
+        assert log == (twin / PAGE / "CHANGELOG.md").read_bytes(), where  # repaired at once
 
+    assert sum(kills.values()) >= MIN_KILLS and set(kills.values()) == {rounds}
+    assert leftovers >= rounds  # the temporary-directory points left one each time
     assert _state(work) == _state(twin)  # same snapshot ids, bodies, roadmaps and CHANGELOG
     text = (work / PAGE / "CHANGELOG.md").read_text(encoding="utf-8")
-    assert text.count("<!-- wikisync: 2") == step  # one entry per stored pair, each once
-    points.sort()
-    assert points[0] < span * 0.25 and points[-1] > span * 0.75  # spread over the whole run
+    assert text.count("<!-- wikisync: 2") == rounds * len(POINTS)  # one entry per pair, once
     print(
-        f"kill loop: {step} runs, {killed} killed by SIGKILL (at {points[0]:.2f}..{points[-1]:.2f}"
-        f" s of a {span:.2f} s run; {phases}), {completed} finished first; "
-        f"{stored_then_killed} killed after storing the snapshot, {leftovers} left a "
-        f"half-written temporary; {time.monotonic() - t_loop:.0f} s; seed {seed}"
+        f"kill loop: {sum(kills.values())} runs killed by SIGKILL, {rounds} at each of "
+        f"{len(POINTS)} points; {leftovers} left a half-written temporary; "
+        f"{time.monotonic() - t_loop:.0f} s"
     )
 
 
 # --------------------------------------------------------------------------- two runs at once
+# Staged with the same hook instead of a slowed server: the first run stops at "sync:checked"
+# (lock held, talking to the server) until the test deletes its marker; a second run that is to
+# wait stops at "lock:busy" first, which proves it met the lock. No timing involved.
 
 
-def _pair(fake: FakeConfluence, cfg: Path, store: Path, *args: str) -> list[tuple[int, str, str]]:
-    """Two runs at once: the second starts as soon as the first is talking to the server (so
-    it holds the lock, whatever the start-up times on a busy machine), and overlaps it."""
-    seen = len(fake.requests)
-    procs = [start(cfg, store, *args)]
-    deadline = time.monotonic() + 30
-    while len(fake.requests) == seen and time.monotonic() < deadline:
-        time.sleep(0.01)
-    procs.append(start(cfg, store, *args))
-    results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=60)
-        results.append((proc.returncode, out.decode(), err.decode()))
-    return results
+def _holding_the_lock(cfg: Path, store: Path, marker: Path) -> subprocess.Popen[bytes]:
+    return stopped_at_point(cfg, store, "sync:checked", marker)
+
+
+def _let_go(marker: Path, proc: subprocess.Popen[bytes]) -> tuple[int, str, str]:
+    marker.unlink()
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out.decode(), err.decode()
 
 
 def test_two_syncs_at_once_one_fails_cleanly(
@@ -216,15 +179,16 @@ def test_two_syncs_at_once_one_fails_cleanly(
     fake.add_version(PID, V[2], VIEW, when=WHEN[2])
     shutil.copytree(store, single)
     assert run(cfg, single)[0] == 0
-    fake.slow(1.0, times=10**6)  # the first run holds the lock for two seconds more
-    results = sorted(_pair(fake, cfg, store))
-    (ok, out, err), (failed, out2, err2) = results
-    assert (ok, err) == (0, "") and out.startswith(f"{PAGE}: v2 stored\n"), results
-    assert (failed, out2) == (2, ""), results
+    first = _holding_the_lock(cfg, store, tmp_path / "first")
+    second = start(cfg, store)
+    out2, err2 = (b.decode() for b in second.communicate(timeout=120))
+    assert (second.returncode, out2) == (2, ""), err2
     lines = err2.strip().splitlines()
     assert len(lines) == 1, err2
     assert lines[0].startswith("wikisync: error: another wikisync run holds the lock on ")
     assert lines[0].endswith("(use --wait SECONDS to wait)")
+    code, out, err = _let_go(tmp_path / "first", first)
+    assert (code, err) == (0, "") and out.startswith(f"{PAGE}: v2 stored\n"), (out, err)
     check_store(store)
     assert _state(store) == _state(single)
 
@@ -235,11 +199,16 @@ def test_two_syncs_at_once_with_wait(fake: FakeConfluence, cfg: Path, tmp_path: 
     fake.add_version(PID, V[2], VIEW, when=WHEN[2])
     shutil.copytree(store, single)
     assert run(cfg, single)[0] == 0
-    fake.slow(1.0, times=10**6)
-    results = _pair(fake, cfg, store, "--wait", "30")
+    first = _holding_the_lock(cfg, store, tmp_path / "first")
+    argv = [sys.executable, "-m", "wikisync", "--config", str(cfg), "--store", str(store)]
+    second = stopped_at([*argv, "sync", "--wait", "600"], "lock:busy", tmp_path / "second", ENV)
+    (tmp_path / "second").unlink()  # it met the lock and waits for it
+    results = [_let_go(tmp_path / "first", first)]
+    out, err = second.communicate(timeout=120)
+    results.append((second.returncode, out.decode(), err.decode()))
     assert all(code == 0 and err == "" for code, _, err in results), results
-    outs = sorted(out.splitlines()[0] for _, out, _ in results)
-    assert outs == [f"{PAGE}: up to date (v2)", f"{PAGE}: v2 stored"]  # the second one waited
+    outs = [out.splitlines()[0] for _, out, _ in results]
+    assert outs == [f"{PAGE}: v2 stored", f"{PAGE}: up to date (v2)"]  # the second one waited
     check_store(store)
     assert _state(store) == _state(single)
     digest = hashlib.sha256((store / PAGE / "CHANGELOG.md").read_bytes()).hexdigest()
@@ -252,19 +221,13 @@ def test_waiting_run_gives_up_after_its_wait(
     store = tmp_path / "store"
     assert run(cfg, store)[0] == 0
     fake.add_version(PID, V[2], VIEW, when=WHEN[2])
-    fake.slow(2.0, times=10**6)  # the first run holds the lock 4 s after its first request
-    seen = len(fake.requests)
-    first = start(cfg, store)
-    deadline = time.monotonic() + 30
-    while len(fake.requests) == seen and time.monotonic() < deadline:
-        time.sleep(0.01)  # it is talking to the server: it holds the lock
-    t0 = time.monotonic()
+    first = _holding_the_lock(cfg, store, tmp_path / "first")
+    # The first run holds the lock until the test lets it go: the second can only end by
+    # giving up after its own wait.
     second = start(cfg, store, "--wait", "0.5")
-    out, err = second.communicate(timeout=60)
-    took = time.monotonic() - t0
+    out, err = second.communicate(timeout=120)
     assert (second.returncode, out) == (2, b""), err
     assert err.decode().strip().endswith("(gave up after waiting 0.5 s)")
-    assert took < 3.5  # start-up and half a second, not the other run's 4 s
-    assert first.wait(timeout=60) == 0
+    assert _let_go(tmp_path / "first", first)[0] == 0
     check_store(store)
     assert [s.version for s in Store(store).snapshots(PAGE)] == [1, 2]

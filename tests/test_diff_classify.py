@@ -6,6 +6,7 @@ import json
 import random
 from dataclasses import replace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from roadmaps import PAGE_PERIODS, card, lane_label, page, page_cards, period_label, roadmap
@@ -330,6 +331,7 @@ def _as_json(changes: list[Change]) -> list[str]:
     return sorted(json.dumps(c.to_json(), sort_keys=True) for c in changes)
 
 
+@pytest.mark.slow  # 300 generated pairs of roadmaps: 5-15 s
 @settings(max_examples=300, deadline=None)
 @given(_versions, _versions)
 def test_diff_b_a_mirrors_diff_a_b(a_cards: list[Item], b_cards: list[Item]) -> None:
@@ -339,6 +341,7 @@ def test_diff_b_a_mirrors_diff_a_b(a_cards: list[Item], b_cards: list[Item]) -> 
     assert sorted(_mirror(c) for c in forward) == _as_json(backward)
 
 
+@pytest.mark.slow  # 200 generated pairs of roadmaps, each diffed five times: 4-11 s
 @settings(max_examples=200, deadline=None)
 @given(_versions, _versions, st.randoms(use_true_random=False))
 def test_order_independence_and_determinism(

@@ -185,6 +185,7 @@ def test_transient_fault_is_retried_and_the_run_completes(
     assert _state(base) == clean
 
 
+@pytest.mark.slow  # four real processes, each run to its time bound: 20 s
 def test_faults_in_real_processes(
     fake: FakeConfluence, base: Path, clean: dict[str, object], tmp_path: Path
 ) -> None:

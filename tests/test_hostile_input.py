@@ -203,6 +203,7 @@ def test_stdin_garbage_is_one_line(env: dict[str, Path]) -> None:
     assert_one_line_error(result.exit_code, result.stdout, result.stderr, "binary")
 
 
+@pytest.mark.slow  # writes and reads 100 MB
 def test_hundred_megabyte_page_is_refused_fast(env: dict[str, Path]) -> None:
     path = env["tmp"] / "huge.storage.html"
     row = ROW.format(period="FY21 Q1", cell="<p>" + "Card [1] " * 100 + "</p>")
@@ -218,6 +219,7 @@ def test_hundred_megabyte_page_is_refused_fast(env: dict[str, Path]) -> None:
     assert time.perf_counter() - started < 30
 
 
+@pytest.mark.slow  # writes and reads 100 MB
 def test_hundred_megabyte_page_peak_memory_is_bounded(tmp_path: Path) -> None:
     """In a fresh process: reading and refusing 100 MB stays far below 2 GB and takes seconds."""
     script = (

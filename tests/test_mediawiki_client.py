@@ -91,12 +91,22 @@ def test_not_an_api_answer(server: HTTPServer) -> None:
         MediaWikiClient(server.url_for("/w")).current_version(3)
 
 
-def test_a_redirect_is_not_followed(server: HTTPServer) -> None:
-    server.expect_request("/w/api.php").respond_with_data(
-        "", status=302, headers={"Location": "http://localhost:1/elsewhere"}
-    )
-    with pytest.raises(FetchError, match="redirects"):
-        MediaWikiClient(server.url_for("/w")).current_version(3)
+def test_the_login_is_never_redirected(server: HTTPServer) -> None:
+    """The password goes in a POST; a redirect of it to another address is refused, not
+    followed (the transport never re-sends a write)."""
+    other = server.url_for("/elsewhere").replace("127.0.0.1", "localhost")
+
+    def handler(request: Request) -> Response:
+        if request.method == "GET":
+            return _json({"query": {"tokens": {"logintoken": "t+\\"}}})
+        return Response("", status=307, headers={"Location": other})
+
+    server.expect_request("/w/api.php").respond_with_handler(handler)
+    secret = "0123456789abcdefghijklmnopqrstuv"
+    client = MediaWikiClient(server.url_for("/w"), Auth("password", "Bot@ci", secret))
+    with pytest.raises(FetchError, match="never re-sent") as err:
+        client.current_version(3)
+    assert secret not in str(err.value)
 
 
 def test_endless_continuation_is_cut(server: HTTPServer) -> None:

@@ -12,6 +12,7 @@ import html
 import json
 import re
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -265,6 +266,7 @@ def _page(draw: st.DrawFn, titles: list[str] = _TITLES, spans: bool = False) -> 
     return f"<h2>Roadmap</h2><table><tbody>{''.join(rows)}</tbody></table>"
 
 
+@pytest.mark.slow  # 150 generated pages: 10 s
 @SETTINGS
 @given(_page(spans=True))
 def test_random_tables_with_spans_parse_to_consistent_roadmaps(page: str) -> None:
@@ -313,6 +315,7 @@ def _as_json(changes: list[Change]) -> list[str]:
     return sorted(json.dumps(c.to_json(), sort_keys=True) for c in changes)
 
 
+@pytest.mark.slow  # 150 generated pairs of pages: 10-30 s
 @SETTINGS
 @given(_page(spans=True), _page(spans=True))
 def test_diff_of_parsed_pages_is_empty_with_itself_and_mirrors(page_a: str, page_b: str) -> None:
@@ -358,6 +361,7 @@ def _confluence_sentences(out: str) -> list[str]:
     return ["".join(str(t) for t in p.itertext()) for p in paragraphs]
 
 
+@pytest.mark.slow  # 150 generated pairs of pages: 10-30 s
 @SETTINGS
 @given(_page(_BOTH, spans=True), _page(_BOTH, spans=True))
 def test_rendering_never_loses_a_change(page_a: str, page_b: str) -> None:

@@ -24,6 +24,10 @@ WHEN = {
 PID = "1812037671"
 PAGE = "roadmap"
 ENTRY = "Moved “Onboarding Course” from Backlog to Q4, assigned to Appsembler."
+# v3 as an editor saves it before writing its Change History entry: publish has work to do (the
+# entry v3 carries by hand is already the history of these moves: publish leaves those out).
+HAND = V[3].index("<li><p>2020-09-25</p>")
+UNWRITTEN = V[3][:HAND] + V[3][V[3].index("<li><p>2020-09-11</p>") :]
 
 
 @pytest.fixture
@@ -55,7 +59,7 @@ def test_publish_is_a_dry_run_by_default_then_writes_with_yes(
     fake: FakeConfluence, cfg: Path
 ) -> None:
     assert run(cfg, "sync")[0] == 0  # v1 stored
-    fake.add_version(PID, V[3], when=WHEN[3])  # someone edits the roadmap (page v2)
+    fake.add_version(PID, UNWRITTEN, when=WHEN[3])  # someone edits the roadmap (page v2)
 
     code, out, err = run(cfg, "publish")
     assert code == 0, err
@@ -92,7 +96,7 @@ def test_publish_is_a_dry_run_by_default_then_writes_with_yes(
 
 def test_our_own_edit_is_not_a_roadmap_change(fake: FakeConfluence, cfg: Path) -> None:
     run(cfg, "sync")
-    fake.add_version(PID, V[3], when=WHEN[3])
+    fake.add_version(PID, UNWRITTEN, when=WHEN[3])
     assert run(cfg, "sync", "--exit-code")[0] == 1  # the edit, synced
     code, out, err = run(cfg, "publish", "--yes")
     assert code == 0 and "published" in out, err
@@ -106,7 +110,7 @@ def test_our_own_edit_is_not_a_roadmap_change(fake: FakeConfluence, cfg: Path) -
 
 def test_sync_publish_yes_publishes_each_entry_once(fake: FakeConfluence, cfg: Path) -> None:
     run(cfg, "sync")
-    fake.add_version(PID, V[3], when=WHEN[3])
+    fake.add_version(PID, UNWRITTEN, when=WHEN[3])
     code, out, err = run(cfg, "sync", "--publish", "--yes", "--exit-code")
     assert code == 1, err
     assert ENTRY in out and "published the 2020-09-25 entry" in out
@@ -136,7 +140,7 @@ def test_publish_without_a_section_refuses_unless_asked(fake: FakeConfluence, cf
 
 def test_read_only_token_is_one_clear_line(fake: FakeConfluence, cfg: Path) -> None:
     run(cfg, "sync")
-    fake.add_version(PID, V[3], when=WHEN[3])
+    fake.add_version(PID, UNWRITTEN, when=WHEN[3])
     fake.fail(403, method="PUT")
     code, _, err = run(cfg, "publish", "--yes")
     assert code == 2

@@ -46,13 +46,23 @@ from wikisync.store import Snapshot, Store
 
 __all__ = [
     "AUDIT_FORMATS",
+    "DEFAULT_FAIL_ON",
+    "EXIT_FAILED",
+    "EXIT_NOTHING_VERIFIED",
+    "EXIT_PASSED",
+    "GATES",
     "STATUSES",
     "AuditError",
     "AuditReport",
     "AuditedEntry",
+    "Documented",
+    "GateResult",
     "Undocumented",
     "WrittenChange",
     "audit_page",
+    "documented_changes",
+    "gate",
+    "parse_fail_on",
     "render_audit",
 ]
 
@@ -67,6 +77,15 @@ MARKS = {
     "unverifiable": "?",
     UNDOCUMENTED: "+",
 }
+
+#: What ``--fail-on`` can name (``not-found`` is the status ``not found``).
+GATES: tuple[str, ...] = ("inaccurate", "not-found", "undocumented", "unverifiable")
+#: The gate a CI job gets by default: every written entry that could be checked is true.
+#: Undocumented changes (edits nobody wrote down) and unverifiable entries (no stored versions
+#: around their date) are reported, and fail the gate only when named.
+DEFAULT_FAIL_ON: tuple[str, ...] = ("inaccurate", "not-found")
+#: Exit codes of the gate (2 stays "error", as for every command).
+EXIT_PASSED, EXIT_FAILED, EXIT_NOTHING_VERIFIED = 0, 1, 3
 
 #: A written title this similar to a card's name (0-100, token_set_ratio) names that card ...
 TITLE_MATCH = 80.0
@@ -153,6 +172,7 @@ class AuditReport:
     history_date: str
     since: str | None
     versions: int  # how many stored versions the audit could use
+    compared: int = 0  # pairs of consecutive versions searched for undocumented changes
     entries: list[AuditedEntry] = field(default_factory=list)
     undocumented: list[Undocumented] = field(default_factory=list)
 
@@ -166,9 +186,8 @@ class AuditReport:
 
     @property
     def exit_code(self) -> int:
-        """1 when anything is undocumented, inaccurate or not found (a CI gate), else 0."""
-        s = self.summary
-        return 1 if s["inaccurate"] or s["not found"] or s[UNDOCUMENTED] else 0
+        """The exit code of the default gate (``DEFAULT_FAIL_ON``); see ``gate``."""
+        return gate(self).code
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -180,6 +199,67 @@ class AuditReport:
             "undocumented": [u.to_json() for u in self.undocumented],
             "summary": self.summary,
         }
+
+
+# --------------------------------------------------------------------------- the gate
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What the gate decided: its exit code, and one line saying why ("" when it passed)."""
+
+    code: int
+    reason: str
+
+
+def parse_fail_on(text: str) -> tuple[str, ...]:
+    """``--fail-on``: a comma-separated list of ``GATES``, ``all``, or ``none``."""
+    names = [n.strip().lower().replace(" ", "-") for n in text.split(",") if n.strip()]
+    if names == ["all"]:
+        return GATES
+    if names == ["none"]:
+        return ()
+    unknown = [n for n in names if n not in GATES]
+    if unknown or not names:
+        raise AuditError(
+            f"--fail-on: unknown value {', '.join(unknown) or repr(text)} "
+            f"(expected a comma-separated list of {', '.join(GATES)}, or all, or none)"
+        )
+    return tuple(g for g in GATES if g in names)
+
+
+def gate(report: AuditReport, fail_on: Sequence[str] = DEFAULT_FAIL_ON) -> GateResult:
+    """Decide the audit's exit code: 1 when a status named in ``fail_on`` occurs, else 3 when
+    the audit verified nothing, else 0.
+
+    Verified nothing: no written entry could be checked against stored versions (none was
+    confirmed, inaccurate or not found), and, unless ``undocumented`` is gated and two
+    versions were compared, nothing else was checked either. A gate that checked nothing must
+    not look like one that passed: one stored version, or a ``--since`` after every entry.
+    """
+    s = report.summary
+    failed = [
+        f"{s[status]} {status}"
+        for status in (g.replace("-", " ") for g in GATES if g in fail_on)
+        if s[status]
+    ]
+    named = ",".join(g for g in GATES if g in fail_on) or "none"
+    if failed:
+        return GateResult(EXIT_FAILED, f"audit failed: {', '.join(failed)} (--fail-on {named})")
+    checked = s["confirmed"] + s["inaccurate"] + s["not found"]
+    if checked == 0 and not ("undocumented" in fail_on and report.compared):
+        what = (
+            f"{len(report.entries)} written change(s), none of them covered by stored versions"
+            if report.entries
+            else "no written change to check"
+        )
+        noun = "version" if report.versions == 1 else "versions"
+        return GateResult(
+            EXIT_NOTHING_VERIFIED,
+            f"audit verified nothing: {what} ({report.versions} stored {noun}; "
+            "`wikisync backfill` stores a page's older versions)",
+        )
+    return GateResult(EXIT_PASSED, "")
 
 
 # --------------------------------------------------------------------------- versions
@@ -267,8 +347,10 @@ class _Versions:
         before = [i for i in range(len(self.snaps)) if self.day(i) < date]
         if not before:
             return f"no stored version before {date} (the first is {self.name(0)} of {self.day(0)})"
-        on = [i for i in range(len(self.snaps)) if self.day(i) == date]
-        after = [i for i in range(len(self.snaps)) if self.day(i) > date]
+        # Versions are in version order; a date can run backwards (a server clock, a restore),
+        # so the new side is looked for only after the old one.
+        on = [i for i in range(before[-1] + 1, len(self.snaps)) if self.day(i) == date]
+        after = [i for i in range(before[-1] + 1, len(self.snaps)) if self.day(i) > date]
         if on:
             return before[-1], on[-1]
         if after:
@@ -791,7 +873,59 @@ def audit_page(
         report.entries.append(_verdict(v, w, cover, matched.get(ei)))
 
     report.undocumented = _undocumented(v, matched, since)
+    report.compared = sum(1 for _, b in v.consecutive if since is None or v.day(b) >= since)
     return report
+
+
+@dataclass(frozen=True)
+class Documented:
+    """A change of an entry that the page's hand-written Change History already accounts for."""
+
+    index: int  # the change's index in the ChangeSet
+    status: str  # "confirmed", or "inaccurate" (written, but the note says what differs)
+    written: WrittenChange
+    note: str
+
+
+def documented_changes(cs: ChangeSet, *, since: str | None = None) -> list[Documented]:
+    """The changes of ``cs`` that sentences of its new version's written Change History already
+    describe, matched as ``audit_page`` matches them (so publish and audit agree).
+
+    Sentences dated from ``since`` on (default: the day of the old version, else the entry's
+    own date) are read against the periods of both versions: older ones describe older edits.
+    An undated or unreadable sentence documents nothing. Needs the changeset's roadmaps;
+    without them nothing is documented. In change order.
+    """
+    old, new = cs.old_roadmap, cs.new_roadmap
+    if old is None or new is None or not cs.changes:
+        return []
+    if since is None:
+        since = cs.old.when[:10] if cs.old.when else cs.date
+    periods = [*new.periods, *old.periods]
+    written = [
+        w
+        for entry in new.history
+        if _ISO_DAY.fullmatch(entry.date) and (since is None or entry.date >= since)
+        for w in parse_sentence(entry, periods)
+        if w.kind != "unparsed"
+    ]
+    if not written:
+        return []
+    changes = list(cs.changes)
+    later: dict[str, set[str]] = {}
+    for c in changes:
+        if c.old_title and c.old_title != c.title and c.category != "Replaced":
+            later.setdefault(c.old_title, set()).add(c.title)
+    pair = _Pair(changes, old, new, later, _multi_part(old), _multi_part(new))
+    out: dict[int, Documented] = {}
+    for ei, cand in sorted(_assign(list(enumerate(written)), pair).items()):
+        w, c = written[ei], changes[cand.ci]
+        problems = _problems(w, c, cand)
+        status = "inaccurate" if problems else "confirmed"
+        for ci in (cand.ci, *cand.also):
+            if ci not in out or (status == "confirmed" and out[ci].status != "confirmed"):
+                out[ci] = Documented(ci, status, w, _match_note(cand, c, problems))
+    return [out[ci] for ci in sorted(out)]
 
 
 def _versions_of(v: _Versions, a: int, b: int) -> tuple[int | None, int | None]:

@@ -533,14 +533,20 @@ def backfill_cmd(
 
 
 def _publish_one(app: App, cfg: PageConfig, *, yes: bool, create_section: bool, quiet: bool) -> str:
+    from wikisync.publish import left_out_lines
     from wikisync.sync import publish_page
 
     outcome = publish_page(app.store, cfg, dry_run=not yes, create_section=create_section)
     result = outcome.result
-    if result.status == "dry-run" and result.plan is not None and not quiet:
-        if outcome.changeset is not None:
-            click.echo(render_changes(outcome.changeset, "text", app.render_options(cfg.name)))
-        click.echo(result.plan.diff, nl=False)
+    plan = result.plan
+    if result.status == "dry-run" and plan is not None and not quiet:
+        published = plan.changeset or outcome.changeset
+        if published is not None:
+            click.echo(render_changes(published, "text", app.render_options(cfg.name)))
+        click.echo(plan.diff, nl=False)
+    if plan is not None and not quiet:
+        for line in left_out_lines(plan):
+            click.echo(line)
     if not quiet or result.status == "published":
         click.echo(f"{cfg.name}: {result.message}")
     if result.status == "dry-run" and not quiet:
@@ -582,19 +588,34 @@ def publish_cmd(app: App, page: str | None, yes: bool, create_section: bool) -> 
     "--format", "fmt", type=click.Choice(("text", "markdown", "json")), default="text",
     show_default=True,
 )  # fmt: skip
+@click.option(
+    "--fail-on",
+    "fail_on",
+    default="inaccurate,not-found",
+    show_default=True,
+    metavar="LIST",
+    help="Exit 1 when any of these occur: inaccurate, not-found, undocumented, unverifiable "
+    "(comma-separated), all, or none.",
+)
 @click.pass_obj
-def audit_cmd(app: App, page: str, since: str | None, history_from: str | None, fmt: str) -> None:
+def audit_cmd(
+    app: App, page: str, since: str | None, history_from: str | None, fmt: str, fail_on: str
+) -> None:
     """Check the page's hand-written Change History against what really changed.
 
-    Exit 0 when every entry is confirmed, 1 when anything is undocumented, inaccurate or not
-    found (so it can gate a review), 2 on error.
+    Exit 0 when the gate passes, 1 when a status named by --fail-on occurs, 3 when the audit
+    verified nothing (no written entry could be checked against stored versions), 2 on error.
     """
-    from wikisync.audit import audit_page, render_audit
+    from wikisync.audit import audit_page, gate, parse_fail_on, render_audit
 
+    gates = parse_fail_on(fail_on)
     report = audit_page(app.store, page, since=since, history_from=history_from)
     click.echo(render_audit(report, fmt), nl=False)
-    if report.exit_code:
-        raise SystemExit(report.exit_code)
+    result = gate(report, gates)
+    if result.reason:
+        click.echo(f"wikisync: {result.reason}", err=True)
+    if result.code:
+        raise SystemExit(result.code)
 
 
 @cli.command("report")

@@ -6,6 +6,10 @@ Two halves. The pure half (``insert_entry``, ``splice_entry``, ``plan_publish``,
 byte outside the inserted spans stays exactly as Confluence stored it. Re-serialising with a parser
 would rewrite entities, attribute quoting, CDATA and macro markup all over the page.
 
+Only what nobody wrote yet is published: a change the page's hand-written Change History already
+describes (matched as ``wikisync audit`` matches sentences to changes: confirmed, or written
+inaccurately) is left out of the entry, and the plan lists it with the reason.
+
 The I/O half (``publish``) reads the page, builds the entry for exactly the version it read and
 saves with ``version = read + 1``. A 409 means someone saved in between: the page is read again
 and the entry rebuilt from *their* version (never "latest + 1" on our old body, which would
@@ -20,13 +24,13 @@ import html
 import logging
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from wikisync.errors import FetchError, WikiHTTPError, WikisyncError
 from wikisync.model import CATEGORIES, ChangeSet, Document
 from wikisync.parse.history import iso_date
-from wikisync.render import RenderOptions, render_changes
+from wikisync.render import RenderOptions, render_changes, sentences
 
 if TYPE_CHECKING:
     from wikisync.wikis import Wiki
@@ -34,12 +38,14 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_HEADING",
     "Insertion",
+    "LeftOut",
     "PublishPlan",
     "PublishResult",
     "Splice",
     "already_published",
     "entry_message",
     "insert_entry",
+    "left_out_lines",
     "plan_publish",
     "publish",
     "splice_entry",
@@ -710,6 +716,17 @@ def already_published(
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """A change left out of the entry: the page's own Change History already describes it."""
+
+    text: str  # what wikisync would have written for it
+    status: str  # "confirmed" | "inaccurate" (as ``wikisync audit`` would say)
+    date: str  # the date of the hand-written sentence
+    sentence: str  # the hand-written sentence that describes it
+    note: str  # the audit's note: how it matched, and what differs when inaccurate
+
+
+@dataclass(frozen=True)
 class PublishPlan:
     """What a publish would do to the body: enough for ``--dry-run`` to show and for the PUT."""
 
@@ -719,8 +736,47 @@ class PublishPlan:
     body: str  # the new body (the old one when noop)
     diff: str  # unified diff of old → new, lines split between block tags ("" when noop)
     noop: bool
-    reason: str = ""  # "no changes" | "already published" when noop
+    reason: str = ""  # "no changes" | "already published" | "already documented" when noop
     insertions: tuple[Insertion, ...] = ()
+    left_out: tuple[LeftOut, ...] = ()  # changes already written by hand, not published
+    changeset: ChangeSet | None = None  # what is published: the changes not left out
+
+
+def split_documented(
+    cs: ChangeSet, options: RenderOptions | None
+) -> tuple[ChangeSet, tuple[LeftOut, ...]]:
+    """Split ``cs`` into what nobody wrote yet and what the page's Change History describes."""
+    from wikisync.audit import documented_changes  # rapidfuzz and numpy: only when publishing
+
+    found = documented_changes(cs)
+    if not found:
+        return cs, ()
+    left = tuple(
+        LeftOut(
+            text=" ".join(sentences(cs.changes[d.index], cs, options)),
+            status=d.status,
+            date=d.written.date,
+            sentence=d.written.sentence,
+            note=d.note,
+        )
+        for d in found
+    )
+    gone = {d.index for d in found}
+    kept = [c for i, c in enumerate(cs.changes) if i not in gone]
+    return replace(cs, changes=kept), left
+
+
+def left_out_lines(plan: PublishPlan) -> list[str]:
+    """The dry run's account of what was left out of the entry, and why (one line a change,
+    then the hand-written sentence and the audit's verdict)."""
+    if not plan.left_out:
+        return []
+    lines = [f"Left out, already in the page's Change History ({len(plan.left_out)}):"]
+    for lo in plan.left_out:
+        lines.append(f"- {lo.text}")
+        lines.append(f"    written {lo.date}: {lo.sentence}")
+        lines.append(f"    {lo.status}: {lo.note}")
+    return lines
 
 
 _SPLIT = re.compile(
@@ -781,18 +837,31 @@ def plan_publish(
     create_section: bool = False,
     options: RenderOptions | None = None,
 ) -> PublishPlan:
-    """The new body for publishing ``changeset``'s entry, or a noop (nothing new to say)."""
+    """The new body for publishing ``changeset``'s entry, or a noop (nothing new to say).
+
+    Changes the page's Change History already describes are left out (``PublishPlan.left_out``).
+    """
     date = changeset.date
+    changeset, left = split_documented(changeset, options)
     fragment = _fragment_of(changeset, options)
     if not fragment:
-        return PublishPlan(date, "", storage, storage, "", True, "no changes")
+        reason = "already documented" if left else "no changes"
+        return PublishPlan(
+            date, "", storage, storage, "", True, reason, left_out=left, changeset=changeset
+        )
     if already_published(storage, fragment, heading=heading, since=_old_day(changeset)):
-        return PublishPlan(date, fragment, storage, storage, "", True, "already published")
+        return PublishPlan(
+            date, fragment, storage, storage, "", True, "already published", (), left, changeset
+        )
     splice = splice_entry(storage, fragment, heading=heading, create_section=create_section)
     if not splice.changed:  # pragma: no cover - already_published() caught it
-        return PublishPlan(date, fragment, storage, storage, "", True, "already published")
+        return PublishPlan(
+            date, fragment, storage, storage, "", True, "already published", (), left, changeset
+        )
     diff = unified_diff(storage, splice.body)
-    return PublishPlan(date, fragment, storage, splice.body, diff, False, "", splice.insertions)
+    return PublishPlan(
+        date, fragment, storage, splice.body, diff, False, "", splice.insertions, left, changeset
+    )
 
 
 def entry_message(date: str) -> str:
@@ -912,6 +981,13 @@ def publish(
             markup, storage, cs, heading=heading, create_section=create_section, options=options
         )
         if plan.noop:
+            already = f"the {plan.date} entry is already in the Change History"
+            if plan.reason == "already documented":
+                n = len(plan.left_out)
+                already = (
+                    f"nothing to publish: the Change History already describes "
+                    f"{'the change' if n == 1 else f'all {n} changes'} of the {plan.date} entry"
+                )
             return PublishResult(
                 pid,
                 "already-published",
@@ -919,7 +995,7 @@ def publish(
                 version,
                 attempts,
                 plan,
-                f"page {pid} v{version}: the {plan.date} entry is already in the Change History",
+                f"page {pid} v{version}: {already}",
                 conflicts,
                 tuple(notes),
             )

@@ -24,9 +24,17 @@ stored. Snapshots are written into a temporary directory and renamed into place,
 never leaves a half-written snapshot that looks real; an existing snapshot is never
 overwritten. Concurrent writers must hold ``lock()``.
 
+Order. A page's snapshots are ordered by the page's own version number (Confluence's version,
+a wiki's revision id), never by date: a server clock, an import or a restore can date a newer
+version before an older one, and the date is for display only. Snapshots of one number go by
+date, then id. A versionless snapshot (``snapshot FILE`` without ``--version``) falls back to
+its date: it goes right after the highest version dated on or before it (first when none is),
+and versionless snapshots with the same such version go by date, then id.
+
 References (``resolve``): ``NAME`` / ``NAME@latest``, ``NAME@latest~N``, ``NAME@vN``,
 ``NAME@<id>`` or a unique hash prefix of at least 6 hex digits, ``NAME@YYYY-MM-DD`` or a full
-ISO datetime (the version in force at the end of that day / at that instant).
+ISO datetime (the version in force at the end of that day / at that instant: the last one, in
+the order above, dated on or before it).
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from wikisync import __version__
+from wikisync._faults import point
 from wikisync.errors import StoreError
 from wikisync.model import Document, Roadmap, SourceMeta, VersionRef
 
@@ -72,9 +81,6 @@ _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _HEX_RE = re.compile(r"[0-9a-fA-F]{6,64}")
 
 _REF_FORMS = "NAME, NAME@latest, NAME@latest~N, NAME@vN, NAME@<id or hash>, NAME@YYYY-MM-DD"
-
-
-_SortKey = tuple[datetime, int, str]  # (when, version, id): the order of a page's snapshots
 
 
 @dataclass(frozen=True)
@@ -165,7 +171,9 @@ def _replace_file(path: Path, data: bytes) -> None:
     tmp = path.with_name(f"{TMP_PREFIX}{secrets.token_hex(6)}-{path.name}")
     try:
         _write_file(tmp, data)
+        point("file:tmp-written")
         os.replace(tmp, path)
+        point("file:replaced")
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -233,8 +241,32 @@ def _os_message(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _sort_key(snap: Snapshot) -> _SortKey:
-    return (_parse_when(snap.when), snap.version or 0, snap.id)
+def _ordered(dated: list[tuple[datetime, Snapshot]]) -> list[Snapshot]:
+    """Snapshots in page order (see the module docstring), from (parsed date, snapshot).
+
+    The key is (version, 0, date, id) for a numbered snapshot and (the highest version dated
+    on or before it, else -inf; 1, date, id) for a versionless one.
+    """
+    numbered = sorted(
+        (float(s.version), 0, when, s.id, s) for when, s in dated if s.version is not None
+    )
+    loose = [(when, s) for when, s in dated if s.version is None]
+    if not loose:
+        return [row[-1] for row in numbered]
+    # The highest version dated on or before each versionless snapshot.
+    by_date = sorted((when, number) for number, _, when, _, _ in numbered)
+    keyed = list(numbered)
+    for when, s in loose:
+        anchor = max((number for at, number in by_date if at <= when), default=float("-inf"))
+        keyed.append((anchor, 1, when, s.id, s))
+    keyed.sort(key=lambda row: row[:4])
+    return [row[-1] for row in keyed]
+
+
+def _hash_row_order(row: tuple[int | None, str]) -> tuple[bool, int, str]:
+    """Snapshots of one content in a fixed order: numbered ones by number, then versionless."""
+    version, snap_id = row
+    return (version is None, version or 0, snap_id)
 
 
 def _dir_signature(path: Path) -> tuple[int, int, int, int] | None:
@@ -251,24 +283,41 @@ def _dir_signature(path: Path) -> tuple[int, int, int, int] | None:
 
 @dataclass
 class _PageIndex:
-    """All put() needs to decide: the newest snapshot's id and each hash's snapshots as
-    (sort key, version, id), oldest first.
+    """All put() needs to decide: which snapshot is the latest, and each hash's snapshots as
+    (version, id).
 
-    Plain tuples, not Snapshots: a backfill adds one per version, so this is what grows.
+    Plain tuples, not Snapshots: a backfill adds one per version, so this is what grows. The
+    latest follows the page order (module docstring) without sorting: the highest version
+    (its last snapshot by date and id), unless a versionless snapshot is dated on or after
+    that version's first snapshot; then the last of those.
     """
 
     signature: tuple[int, int, int, int] | None
-    latest: str | None = None
-    latest_key: _SortKey | None = None
-    by_hash: dict[str, list[tuple[_SortKey, int | None, str]]] = field(default_factory=dict)
+    by_hash: dict[str, list[tuple[int | None, str]]] = field(default_factory=dict)
+    top: int | None = None  # the highest version number stored
+    top_first: datetime | None = None  # the earliest date among that version's snapshots
+    top_last: tuple[datetime, str] | None = None  # the last (date, id) among them
+    loose: list[tuple[datetime, str]] = field(default_factory=list)  # versionless snapshots
 
-    def add(self, key: _SortKey, snap: Snapshot) -> None:
-        same = self.by_hash.setdefault(snap.hash, [])
-        same.append((key, snap.version, snap.id))
-        if len(same) > 1 and key < same[-2][0]:  # stored out of date order: keep them sorted
-            same.sort()
-        if self.latest_key is None or key > self.latest_key:
-            self.latest, self.latest_key = snap.id, key
+    def add(self, when: datetime, snap: Snapshot) -> None:
+        self.by_hash.setdefault(snap.hash, []).append((snap.version, snap.id))
+        number = snap.version
+        if number is None:
+            self.loose.append((when, snap.id))
+        elif self.top is None or number > self.top:
+            self.top, self.top_first, self.top_last = number, when, (when, snap.id)
+        elif number == self.top:
+            assert self.top_first is not None and self.top_last is not None
+            self.top_first = min(self.top_first, when)
+            self.top_last = max(self.top_last, (when, snap.id))
+
+    @property
+    def latest(self) -> str | None:
+        if self.top_first is None or self.top_last is None:
+            return max(self.loose)[1] if self.loose else None
+        top_first = self.top_first
+        after = [row for row in self.loose if row[0] >= top_first]
+        return max(after)[1] if after else self.top_last[1]
 
 
 class Store:
@@ -276,7 +325,7 @@ class Store:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
-        self._loaded: dict[Path, tuple[tuple[int, int, int], _SortKey, Snapshot]] = {}
+        self._loaded: dict[Path, tuple[tuple[int, int, int], datetime, Snapshot]] = {}
         self._index: dict[str, _PageIndex] = {}
 
     # ------------------------------------------------------------------ listing
@@ -295,7 +344,8 @@ class Store:
         return self.root / validate_page_name(page)
 
     def snapshots(self, page: str) -> list[Snapshot]:
-        """All snapshots of ``page``, oldest first; [] for a page the store does not know."""
+        """All snapshots of ``page`` in page order (by version number, see the module docstring),
+        oldest first; [] for a page the store does not know."""
         pdir = self._page_dir(page)
         try:
             entries = list(os.scandir(pdir))
@@ -303,13 +353,13 @@ class Store:
             return []
         except OSError as exc:
             raise StoreError(f"cannot read {pdir}: {_os_message(exc)}") from exc
-        keyed = [
-            self._cached_snapshot(page, Path(e.path))
-            for e in entries
-            if e.is_dir() and not e.name.startswith(".")
-        ]
-        keyed.sort(key=lambda ks: ks[0])
-        return [snap for _key, snap in keyed]
+        return _ordered(
+            [
+                self._cached_snapshot(page, Path(e.path))
+                for e in entries
+                if e.is_dir() and not e.name.startswith(".")
+            ]
+        )
 
     def _page_index(self, page: str, pdir: Path) -> _PageIndex:
         """What put() needs to know of a page, without listing it on every put.
@@ -329,11 +379,11 @@ class Store:
             self._clean_tmp(pdir)
             index.signature = _dir_signature(pdir)
             for snap in self.snapshots(page):
-                index.add(_sort_key(snap), snap)
+                index.add(_parse_when(snap.when), snap)
         self._index[page] = index
         return index
 
-    def _cached_snapshot(self, page: str, path: Path) -> tuple[_SortKey, Snapshot]:
+    def _cached_snapshot(self, page: str, path: Path) -> tuple[datetime, Snapshot]:
         """Each meta.json is parsed once per Store while it is unchanged (a stat tells), so
         listing after each put costs a stat per snapshot, not a parse: a backfill of N
         versions is not quadratic in JSON parsing, and a hand edit is still noticed."""
@@ -347,9 +397,9 @@ class Store:
         if cached is not None and cached[0] == stamp:
             return cached[1], cached[2]
         snap = self._load_snapshot(page, path)
-        order = _sort_key(snap)
-        self._loaded[path] = (stamp, order, snap)
-        return order, snap
+        when = _parse_when(snap.when)
+        self._loaded[path] = (stamp, when, snap)
+        return when, snap
 
     def _load_snapshot(self, page: str, path: Path) -> Snapshot:
         meta_path = path / "meta.json"
@@ -417,8 +467,9 @@ class Store:
             raise StoreError(f"cannot store unknown body format(s) {', '.join(unknown)}")
         digest = content_hash(doc.bodies)
         index = self._page_index(page, pdir)
-        for _key, version, snap_id in index.by_hash.get(digest, ()):
-            if snap_id == index.latest or doc.meta.version is None or version == doc.meta.version:
+        latest = index.latest
+        for version, snap_id in sorted(index.by_hash.get(digest, ()), key=_hash_row_order):
+            if snap_id == latest or doc.meta.version is None or version == doc.meta.version:
                 return self._cached_snapshot(page, pdir / snap_id)[1], False
 
         now = _now()
@@ -450,14 +501,17 @@ class Store:
             tmp.mkdir()
             for fmt in sorted(doc.bodies):
                 _write_file(tmp / BODY_FILES[fmt], doc.bodies[fmt].encode("utf-8"))
+            point("store:bodies-written")
             _write_file(tmp / "roadmap.json", _roadmap_bytes(roadmap))
             meta_bytes = json.dumps(meta, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
             _write_file(tmp / "meta.json", meta_bytes.encode("utf-8"))
             _fsync_dir(tmp)
+            point("store:tmp-complete")
             if final.exists():
                 raise StoreError(f"snapshot {final} already exists; refusing to overwrite it")
             os.rename(tmp, final)
             tmp = None
+            point("store:renamed")
             _fsync_dir(pdir)
         except OSError as exc:
             raise StoreError(
@@ -467,7 +521,7 @@ class Store:
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
         snap = self._load_snapshot(page, final)
-        index.add(_sort_key(snap), snap)
+        index.add(_parse_when(snap.when), snap)
         index.signature = _dir_signature(pdir)
         return snap, True
 
@@ -633,6 +687,7 @@ class Store:
             raise StoreError(f"cannot open lock file {path}: {_os_message(exc)}") from exc
         try:
             deadline = time.monotonic() + max(wait, 0)
+            busy = False
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -640,6 +695,9 @@ class Store:
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
                         raise StoreError(f"another wikisync run holds the lock on {path}") from None
+                    if not busy:
+                        busy = True
+                        point("lock:busy")
                     time.sleep(min(0.05, max(deadline - time.monotonic(), 0.001)))
             try:
                 yield

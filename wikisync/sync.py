@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wikisync import __version__
+from wikisync._faults import point
 from wikisync.config import Config, PageConfig
 from wikisync.confluence import BadServerValue
 from wikisync.diff import diff_roadmaps
@@ -337,6 +338,7 @@ def sync_page(store: Store, cfg: PageConfig, *, client: Wiki | None = None) -> S
     """
     result = SyncResult(page=cfg.name)
     own: Wiki | None = None
+    point("sync:start")
     try:
         result.entries += catch_up_changelog(store, cfg)
         if client is None:
@@ -348,6 +350,7 @@ def sync_page(store: Store, cfg: PageConfig, *, client: Wiki | None = None) -> S
     finally:
         if own is not None:
             own.close()
+    point("sync:done")
     return result
 
 
@@ -358,11 +361,13 @@ def _sync(store: Store, cfg: PageConfig, client: Wiki, result: SyncResult) -> No
     page_id = cfg.page_id or _stored_page_id(snaps)
     if page_id is not None:
         current = client.current_version(page_id)
+        point("sync:checked")
         if current in known:
             result.status, result.version = "up to date", current
             result.note = f"{name}: up to date (v{current})"
             return
     doc = _page_doc(client, cfg, page_id, None)
+    point("sync:fetched")
     version = doc.meta.version
     result.version = version
     shown = f"v{version}" if version is not None else "the current version"
@@ -373,6 +378,7 @@ def _sync(store: Store, cfg: PageConfig, client: Wiki, result: SyncResult) -> No
         roadmap = parse_document(doc, cfg.parse)
     except ParseError as exc:
         raise ParseError(f"{shown}: {exc}") from None
+    point("sync:parsed")
     snap, created = store.put(name, doc, roadmap)
     if not created:
         if version is not None:
@@ -380,6 +386,7 @@ def _sync(store: Store, cfg: PageConfig, client: Wiki, result: SyncResult) -> No
         result.status = "up to date"
         result.note = f"{name}: up to date ({shown}, same content as {_label(snap)})"
         return
+    point("sync:stored")
     result.entries += catch_up_changelog(store, cfg)
     if not snaps:
         result.status, result.note = "first", f"{name}: first snapshot {shown} stored"

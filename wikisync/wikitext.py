@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from wikisync.errors import WikisyncError
 from wikisync.model import ChangeSet
-from wikisync.publish import PublishPlan, unified_diff
+from wikisync.publish import PublishPlan, split_documented, unified_diff
 from wikisync.render import RenderOptions
 from wikisync.render.text import Entry, build_entry
 
@@ -126,11 +126,18 @@ def plan_wikitext(
     options: RenderOptions | None = None,
 ) -> PublishPlan:
     """The page's wikitext with the entry at the top of its Change History section."""
+    date = cs.date
+    cs, left = split_documented(cs, options)  # what the page's own history already says
     fragment = render_wikitext(cs, options)
     if not fragment:
-        return PublishPlan(cs.date, "", wikitext, wikitext, "", True, "no changes")
+        reason = "already documented" if left else "no changes"
+        return PublishPlan(
+            date, "", wikitext, wikitext, "", True, reason, left_out=left, changeset=cs
+        )
     if already_published(wikitext, fragment, heading=heading):
-        return PublishPlan(cs.date, fragment, wikitext, wikitext, "", True, "already published")
+        return PublishPlan(
+            date, fragment, wikitext, wikitext, "", True, "already published", (), left, cs
+        )
     lines = wikitext.split("\n")
     sec = _section(lines, heading)
     if sec is None:
@@ -149,6 +156,5 @@ def plan_wikitext(
                 break
         new = fragment.rstrip("\n").split("\n")
         body = "\n".join(lines[:at] + new + lines[at:])
-    return PublishPlan(
-        cs.date, fragment, wikitext, body, unified_diff(wikitext, body, label="wikitext"), False
-    )
+    diff = unified_diff(wikitext, body, label="wikitext")
+    return PublishPlan(date, fragment, wikitext, body, diff, False, "", (), left, cs)

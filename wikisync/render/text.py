@@ -450,8 +450,13 @@ def build_entry(cs: ChangeSet, options: RenderOptions) -> Entry | None:
 
 
 def newest_first(changesets: Sequence[ChangeSet]) -> list[ChangeSet]:
-    """Order changesets newest first: by date, then version; ties keep reversed input order."""
+    """Order changesets newest first: by the newer side's version number when every changeset
+    has one (a page's own order: its dates can run backwards), else by date, then version;
+    ties keep reversed input order."""
     indexed = list(enumerate(changesets))
+    if all(cs.new.version is not None for cs in changesets):
+        indexed.sort(key=lambda ic: (ic[1].new.version or 0, ic[1].date, ic[0]), reverse=True)
+        return [cs for _, cs in indexed]
     indexed.sort(
         key=lambda ic: (
             ic[1].date,
