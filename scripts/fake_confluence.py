@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import urllib.error
@@ -116,7 +117,8 @@ def send_edit(port: int, file: Path | None, message: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command")
-    ap.add_argument("--port", type=int, default=8765)
+    # FAKE_CONFLUENCE_PORT: scripts/readme.py runs the stand-in on a free port.
+    ap.add_argument("--port", type=int, default=int(os.environ.get("FAKE_CONFLUENCE_PORT", 8765)))
     ap.add_argument("--versions", type=int, default=1, help="bundled versions served at start")
     ed = sub.add_parser("edit", help="save a new version of the page in the running stand-in")
     ed.add_argument("--port", type=int, default=argparse.SUPPRESS)
