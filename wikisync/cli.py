@@ -53,6 +53,11 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise SystemExit(code)
 
 
+# Adding a command: put its logic in a library module, then a thin click command at the end of
+# this file. A command about one page takes ``@_page_argument`` and ``@_page_option()`` and
+# resolves them with ``app.page(name, page)`` (``live=True`` when it fetches); its docstring
+# has a one-line summary and an ``Examples:`` block (tests/test_cli_consistent.py checks both).
+
 #: Commands that talk to the wiki; every other command is offline (files, stdin, the store).
 #: A new command that fetches adds its name here to be listed with them in ``--help``.
 LIVE_COMMANDS = {"fetch", "sync", "backfill", "publish"}
