@@ -291,11 +291,11 @@ def test_bad_options_exit_2() -> None:
 
 
 def test_readme_main_command_prints_the_bundled_history_offline(tmp_path: Path) -> None:
-    """`wikisync history --page openedx-roadmap-example` from the repo, as a real process."""
+    """`wikisync history openedx-roadmap-example` from the repo, as a real process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WIKISYNC_", "HTTP"))}
     env["HTTPS_PROXY"] = env["HTTP_PROXY"] = "http://127.0.0.1:9"  # any network use would fail
     proc = subprocess.run(
-        [sys.executable, "-m", "wikisync", "history", "--page", EXAMPLE],
+        [sys.executable, "-m", "wikisync", "history", EXAMPLE],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
