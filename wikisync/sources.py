@@ -11,7 +11,6 @@ response); ``live`` / ``NAME@live`` is the configured page's current version, re
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import sys
@@ -19,7 +18,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
-from urllib.parse import urlencode
 
 from wikisync.errors import SourceError, WikisyncError
 from wikisync.model import Document, Roadmap, SourceMeta, VersionRef
@@ -274,6 +272,8 @@ def split_range(arg: str) -> tuple[str, str] | None:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean X?)`` when a close choice exists, else nothing."""
+    import difflib  # only on an error path: keep it out of every command's start-up
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
 
@@ -429,6 +429,8 @@ def versions_url(base_url: str | None, page_id: str | None) -> str | None:
     """Confluence's page to compare two versions, without the two version numbers."""
     if not base_url or not page_id:
         return None
+    from urllib.parse import urlencode
+
     query = urlencode({"pageId": page_id})
     return f"{base_url.rstrip('/')}/pages/diffpagesbyversion.action?{query}"
 

@@ -13,9 +13,6 @@ import contextlib
 import io
 import os
 import re
-import shlex
-import shutil
-import subprocess
 import sys
 from collections.abc import Mapping
 from typing import TextIO
@@ -74,6 +71,9 @@ def red(text: str) -> str:
 
 def pager_command(environ: Mapping[str, str] | None = None) -> str | None:
     """The pager to run (git's order), or None for none (``cat``, empty, or no ``less``)."""
+    import shlex
+    import shutil
+
     env = os.environ if environ is None else environ
     cmd = env.get("WIKISYNC_PAGER", env.get("PAGER", "less")).strip()
     if not cmd or cmd == "cat":
@@ -91,6 +91,8 @@ class Pager:
     """Redirects ``sys.stdout`` into a pager process until :meth:`close`."""
 
     def __init__(self, cmd: str, environ: Mapping[str, str] | None = None) -> None:
+        import subprocess  # only when output is paged: not on every start
+
         env = dict(os.environ if environ is None else environ)
         env.setdefault("LESS", "FRX")
         env.setdefault("LV", "-c")
