@@ -198,6 +198,7 @@ def test_diff_without_arguments_is_live_against_latest(
     # A..B is two references; an empty side is the latest snapshot
     assert run(cfg, "diff", "roadmap@latest..live")[1] == out
     assert run(cfg, "diff", "roadmap@v2..")[1] == ""
+    assert run(cfg, "diff", "live")[1] == run(cfg, "diff", "roadmap@live")[1] == out
 
 
 # --------------------------------------------------------------------------- URL sources

@@ -400,6 +400,9 @@ class Sources:
         pair = split_range(old)
         if pair is not None:
             return pair
+        if is_live(old) and not Path(old).exists():  # `diff live`: what the edit changed
+            name = self.live_page(old[: -len("@live")] if old != "live" else page).name
+            return f"{name}@latest", f"{name}@live"
         snap_page = old.split("@", 1)[0] if "@" in old and not Path(old).exists() else None
         return old, f"{snap_page}@live" if snap_page else "live"
 
