@@ -149,6 +149,12 @@ def test_an_unknown_command_suggests_the_closest(one: str) -> None:
     )
 
 
+def test_bare_wikisync_prints_its_help_like_git() -> None:
+    code, out, err = run()
+    assert (code, err) == (1, "")
+    assert out.startswith("Usage: wikisync [OPTIONS] COMMAND") and "Offline commands" in out
+
+
 def test_a_bad_choice_is_the_same_style(one: str) -> None:
     code, _, err = run("--config", one, "history", "--format", "rst")
     assert code == 2 and err.startswith("wikisync: error: invalid value for '--format'")

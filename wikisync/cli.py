@@ -133,6 +133,14 @@ def hoist_globals(args: Sequence[str]) -> list[str]:
     return [*args[:i], *moved, args[i], *kept]
 
 
+class _NeverRaised(click.UsageError):
+    """Stands in for NoArgsIsHelpError on a click that prints a bare group's help itself."""
+
+
+#: click ≥ 8.2 raises this for a bare `wikisync`.
+_NO_ARGS: type[click.UsageError] = getattr(click.exceptions, "NoArgsIsHelpError", _NeverRaised)
+
+
 class _Group(click.Group):
     """One error style for everything; global options anywhere; commands listed by kind."""
 
@@ -141,6 +149,9 @@ class _Group(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         try:
             rv = super().main(hoist_globals(argv), standalone_mode=False, **extra)
+        except _NO_ARGS as exc:  # bare `wikisync`: the help, as `git` alone prints its usage
+            click.echo(exc.ctx.get_help() if exc.ctx is not None else "")
+            raise SystemExit(1) from None
         except click.UsageError as exc:
             click.echo(_error_line(_lower_first(exc.format_message())), err=True)
             if exc.ctx is not None:
