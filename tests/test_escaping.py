@@ -141,7 +141,7 @@ def test_text_carries_names_verbatim(scenario: tuple[ChangeSet, str]) -> None:
 def test_markdown_escapes_names(scenario: tuple[ChangeSet, str]) -> None:
     cs, _ = scenario
     out = render_changes(cs, "markdown")
-    lines = [line[10:] for line in out.splitlines() if line.startswith(" " * 8 + "- ")]
+    lines = [line[2:] for line in out.splitlines() if line.startswith("- ")]
     assert lines == [md_escaped(s) for s in expected_sentences(cs)]
     for name in HOSTILE:
         assert f"{LQ}{md_escaped(name)}{RQ}" in out

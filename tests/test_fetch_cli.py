@@ -176,7 +176,7 @@ def test_diff_without_arguments_is_live_against_latest(
     one_line_error(code, err, "no snapshots of page 'roadmap'", "sync")
     assert run(cfg, "sync")[0] == 0
     code, out, _ = run(cfg, "diff")
-    assert (code, out) == (0, "No changes.\n")
+    assert (code, out) == (0, "")
     # "my edit": v3 of the page is the reconstructed v3 (two moves, dated 2020-09-25)
     fake.add_version(PID, V[3], VIEW, when="2020-09-25T16:00:00.000Z")
     code, out, _ = run(cfg, "diff", "--exit-code")
@@ -192,8 +192,13 @@ def test_diff_without_arguments_is_live_against_latest(
     assert doc["old"]["version"] == 2
     # diff never writes
     assert len([p for p in (tmp_path / "store" / "roadmap").iterdir() if p.is_dir()]) == 1
-    code, _, err = run(cfg, "diff", "roadmap@latest")
-    assert code == 2 and "give both OLD and NEW" in err
+    # one reference compares it with the live page, as `git diff REF` does with the worktree
+    assert run(cfg, "diff", "roadmap@latest")[1] == out
+    assert run(cfg, "diff", "roadmap@v2")[1] == out
+    # A..B is two references; an empty side is the latest snapshot
+    assert run(cfg, "diff", "roadmap@latest..live")[1] == out
+    assert run(cfg, "diff", "roadmap@v2..")[1] == ""
+    assert run(cfg, "diff", "live")[1] == run(cfg, "diff", "roadmap@live")[1] == out
 
 
 # --------------------------------------------------------------------------- URL sources

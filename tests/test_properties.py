@@ -385,8 +385,11 @@ def test_rendering_never_loses_a_change(page_a: str, page_b: str) -> None:
         return
     text_lines = sorted(line[6:] for line in text.splitlines() if line.startswith("    - "))
     assert text_lines == expected
-    md_lines = sorted(line[10:] for line in markdown.splitlines() if line.startswith(" " * 8))
+    md_lines = sorted(line[2:] for line in markdown.splitlines() if line.startswith("- "))
     assert md_lines == sorted(_md(s) for s in expected)
+    wiki = render_changes(cs, "wiki")
+    wiki_lines = [line[4:] for line in wiki.splitlines() if line.startswith("*** ")]
+    assert sorted(re.sub(r"\\(.)", r"\1", line) for line in wiki_lines) == expected
     assert sorted(_confluence_sentences(confluence)) == expected
     assert len(doc["changes"]) == len(cs.changes)
     for c, lines, out in zip(cs.changes, per_change, doc["changes"], strict=True):

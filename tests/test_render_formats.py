@@ -120,26 +120,30 @@ def test_unknown_format_is_a_wikisync_error() -> None:
 def test_markdown_nesting() -> None:
     out = render_changes(changeset(page_changes()[:2]), "markdown")
     assert out == (
-        "- 2021-02-10\n"
-        "    - Replaced\n"
-        "        - Deleted “Decentralized Devstack Adoption” from Q2.\n"
-        "        - Added “Devstack Doc wins, Data Provision, Eval Tutor” to Q3.\n"
-        "    - Added\n"
-        "        - Added “Monolith PR Standards” in Q3.\n"
+        "## 2021-02-10\n"
+        "\n"
+        "**Replaced**\n"
+        "\n"
+        "- Deleted “Decentralized Devstack Adoption” from Q2.\n"
+        "- Added “Devstack Doc wins, Data Provision, Eval Tutor” to Q3.\n"
+        "\n"
+        "**Added**\n"
+        "\n"
+        "- Added “Monolith PR Standards” in Q3.\n"
     )
 
 
 def test_markdown_escapes_hostile_titles() -> None:
     out = render_changes(hostile_changeset(), "markdown")
-    lines = [ln.strip() for ln in out.splitlines()]
-    assert lines[2:] == [
+    lines = [ln.strip() for ln in out.splitlines() if ln.startswith("- ")]
+    assert lines == [
         r"- Added “\</li\>\<script\>alert(1)\</script\>” in Q3.",
         r"- Added “\]\]\>” in Q3.",
         r"- Added “\*bold\* \[x\](y)” in Q3.",
         r"- Added “a \& b \`code\` \_u\_ \<b\>\|t\|\</b\> \~\~s\~\~ \&amp;” in Q3.",
     ]
     # No markup character is left unescaped.
-    for line in lines[2:]:
+    for line in lines:
         assert not re.search(r"(?<!\\)[*_\[\]<>`|~&]", line), line
 
 
@@ -360,4 +364,4 @@ def test_history_json_newest_first() -> None:
 
 def test_history_markdown() -> None:
     out = render_history(history()[:2], "markdown")
-    assert out == "- 2020-09-11\n    - Added\n        - Added “Plugin Templates” in Q3.\n"
+    assert out == "## 2020-09-11\n\n**Added**\n\n- Added “Plugin Templates” in Q3.\n"

@@ -1,7 +1,10 @@
 """The command line: a thin layer over the library.
 
-Every command turns its arguments into library calls and prints what they return. Every
-``WikisyncError`` becomes one line on stderr and exit code 2; nothing prints a traceback.
+Every command turns its arguments into library calls and prints what they return. Every error,
+usage errors included, is one line ``wikisync: error: …`` on stderr (with the usage line after
+it for usage errors, as git does) and exit code 2; nothing prints a traceback. Global options
+(``--config``, ``--store``, ``-v``, ``-q``, ``--no-pager``, ``--color``) work before or after the
+command name. Turning arguments into documents and page names is :mod:`wikisync.sources`' job.
 """
 
 from __future__ import annotations
@@ -11,40 +14,183 @@ import datetime as dt
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from click.shell_completion import CompletionItem
 
 from wikisync import __version__
 from wikisync.config import Config, PageConfig, credentials_warning, load_config
 from wikisync.diff import diff_roadmaps
-from wikisync.errors import ParseError, WikisyncError
+from wikisync.errors import WikisyncError
 from wikisync.model import ChangeSet, Document, Roadmap, VersionRef
 from wikisync.parse import parse_document
 from wikisync.progress import show_waits, suspend_waits
 from wikisync.render import RenderOptions, render_changes, render_history, render_roadmap
-from wikisync.sources import LiveReader, is_live, load_source
-from wikisync.store import Snapshot, Store
+from wikisync.sources import Sources, did_you_mean
+from wikisync.store import Store
+from wikisync.terminal import COLOR_CHOICES, colour_history, colour_wanted, red, start_pager
 
 # wikisync.sync (requests, the REST client) is imported inside the commands that talk to a
 # wiki, so offline commands (parse, diff of files, history) start without it.
 
 log = logging.getLogger("wikisync")
 
-CHANGE_FORMATS = ("text", "markdown", "confluence", "json")
+CHANGE_FORMATS = ("text", "markdown", "confluence", "wiki", "json")
 DIFF_FORMATS = (*CHANGE_FORMATS, "html")
 ROADMAP_FORMATS = ("table", "json", "csv")
 
 
+def _error_line(message: str) -> str:
+    prefix = "wikisync: error:"
+    if colour_wanted(sys.stderr):
+        prefix = red(prefix)
+    return f"{prefix} {' '.join(message.split())}"
+
+
 def _fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"wikisync: error: {' '.join(message.split())}", err=True)
+    click.echo(_error_line(message), err=True)
     raise SystemExit(code)
 
 
+# Adding a command: put its logic in a library module, then a thin click command at the end of
+# this file. A command about one page takes ``@_page_argument`` and ``@_page_option()`` and
+# resolves them with ``app.page(name, page)`` (``live=True`` when it fetches); its docstring
+# has a one-line summary and an ``Examples:`` block (tests/test_cli_consistent.py checks both).
+
+#: Commands that talk to the wiki; every other command is offline (files, stdin, the store).
+#: A new command that fetches adds its name here to be listed with them in ``--help``.
+LIVE_COMMANDS = {"fetch", "sync", "backfill", "publish"}
+#: Commands whose output can be long: paged on a terminal (``--no-pager`` turns it off).
+PAGED_COMMANDS = {"parse", "diff", "log", "history", "audit", "fetch"}
+
+#: Global options and whether they take a value; they may also follow the command name.
+_GLOBAL_OPTIONS = {
+    "--config": True,
+    "--store": True,
+    "--color": True,
+    "--verbose": False,
+    "--quiet": False,
+    "--no-pager": False,
+    "--debug": False,
+}
+_SHORT_GLOBALS = set("vq")
+
+REFERENCE_HELP = """\b
+References (wherever a SOURCE, OLD or NEW is taken):
+  NAME, NAME@latest     the newest stored version of page NAME
+  NAME@latest~1         the one before it (~2, ~3, ...)
+  NAME@v30              version 30
+  NAME@2021-02-10       the version in force on that date (or a full ISO datetime)
+  NAME@<id or hash>     one snapshot by its id, or 6+ hex digits of its hash
+  A..B                  two references in one: NAME@v5..v7, NAME@v5.. (to the latest)
+  live, NAME@live       the page on the wiki now
+  FILE, -, URL          a saved page or REST response, standard input, any web page
+
+\b
+Shell completion (pages and references):
+  eval "$(_WIKISYNC_COMPLETE=bash_source wikisync)"   # in ~/.bashrc
+  eval "$(_WIKISYNC_COMPLETE=zsh_source wikisync)"    # in ~/.zshrc
+  _WIKISYNC_COMPLETE=fish_source wikisync | source    # in fish
+"""
+
+
+def _is_global(arg: str) -> bool:
+    name = arg.split("=", 1)[0]
+    if name in _GLOBAL_OPTIONS:
+        return True
+    return len(arg) > 1 and arg[0] == "-" and arg[1] != "-" and set(arg[1:]) <= _SHORT_GLOBALS
+
+
+def hoist_globals(args: Sequence[str]) -> list[str]:
+    """Move global options written after the command name in front of it (git-style).
+
+    Stops at ``--``; a value of ``--config``/``--store`` travels with its option.
+    """
+    args = list(args)
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        takes_value = _GLOBAL_OPTIONS.get(args[i], False)
+        i += 2 if takes_value else 1
+    if i >= len(args) or args[i] == "--":
+        return args
+    moved: list[str] = []
+    kept: list[str] = []
+    j = i + 1
+    while j < len(args):
+        arg = args[j]
+        if arg == "--":
+            kept.extend(args[j:])
+            break
+        if _is_global(arg):
+            moved.append(arg)
+            if _GLOBAL_OPTIONS.get(arg, False) and j + 1 < len(args):
+                moved.append(args[j + 1])
+                j += 1
+        else:
+            kept.append(arg)
+        j += 1
+    return [*args[:i], *moved, args[i], *kept]
+
+
+class _NeverRaised(click.UsageError):
+    """Stands in for NoArgsIsHelpError on a click that prints a bare group's help itself."""
+
+
+#: click ≥ 8.2 raises this for a bare `wikisync`.
+_NO_ARGS: type[click.UsageError] = getattr(click.exceptions, "NoArgsIsHelpError", _NeverRaised)
+
+
 class _Group(click.Group):
-    """Turns every error into one line and exit code 2."""
+    """One error style for everything; global options anywhere; commands listed by kind."""
+
+    def main(self, args: Sequence[str] | None = None, **extra: Any) -> Any:  # type: ignore[override]
+        extra.pop("standalone_mode", None)
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            rv = super().main(hoist_globals(argv), standalone_mode=False, **extra)
+        except _NO_ARGS as exc:  # bare `wikisync`: the help, as `git` alone prints its usage
+            click.echo(exc.ctx.get_help() if exc.ctx is not None else "")
+            raise SystemExit(1) from None
+        except click.UsageError as exc:
+            click.echo(_error_line(_lower_first(exc.format_message())), err=True)
+            if exc.ctx is not None:
+                usage = exc.ctx.get_usage().replace("Usage: ", "usage: ", 1)
+                click.echo(usage, err=True)
+            raise SystemExit(2) from None
+        except click.ClickException as exc:
+            click.echo(_error_line(_lower_first(exc.format_message())), err=True)
+            raise SystemExit(2 if exc.exit_code == 1 else exc.exit_code) from None
+        except click.Abort:
+            _fail("interrupted", 130)
+        raise SystemExit(rv if isinstance(rv, int) else 0)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = click.utils.make_str(args[0]) if args else ""
+        if args and self.get_command(ctx, name) is None and not ctx.resilient_parsing:
+            hint = did_you_mean(name, self.list_commands(ctx))
+            raise click.UsageError(f"unknown command {name!r}{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows: dict[bool, list[tuple[str, str]]] = {False: [], True: []}
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is None or cmd.hidden:
+                continue
+            rows[name in LIVE_COMMANDS].append((name, cmd.get_short_help_str(limit=200)))
+        for live, title in (
+            (False, "Offline commands (files, standard input, the snapshot store)"),
+            (True, "Live commands (talk to the wiki)"),
+        ):
+            if rows[live]:
+                with formatter.section(title):
+                    formatter.write_dl(rows[live])
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -69,6 +215,10 @@ class _Group(click.Group):
             _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
 
 
+def _lower_first(message: str) -> str:
+    return message[:1].lower() + message[1:] if message[1:2].islower() else message
+
+
 @dataclass
 class App:
     """What every command needs, built lazily so `--help` never reads a config or a store."""
@@ -76,6 +226,8 @@ class App:
     config_path: str | None
     store_override: str | None
     debug: bool = False
+    quiet: bool = False
+    colour: bool = False
     _config: Config | None = field(default=None, repr=False)
     _store: Store | None = field(default=None, repr=False)
 
@@ -95,70 +247,76 @@ class App:
             self._store = Store(root)
         return self._store
 
-    def parse(self, doc: Document, page: str | None, *, label: str | None = None) -> Roadmap:
-        """Parse with the page's configured options; errors name the input they came from."""
-        options = self.config.page_or_default(page).parse if page else None
-        try:
-            return parse_document(doc, options)
-        except ParseError as exc:
-            if not label or str(exc).startswith(label):
-                raise
-            where = "standard input" if label == "-" else label
-            raise ParseError(f"{where}: {exc}") from None
+    @property
+    def sources(self) -> Sources:
+        """Where arguments become documents, roadmaps and page names."""
+        return Sources(self.config, self.store, sys.stdin.buffer)
+
+    def page(self, name: str | None, option: str | None = None, *, live: bool = False) -> str:
+        """The page of a one-page command: NAME, --page NAME, else the only one."""
+        return self.sources.page(name, option, live=live)
 
     def render_options(self, page: str | None) -> RenderOptions:
-        if not page:
-            return RenderOptions()
-        cfg = self.config.page_or_default(page)
-        return RenderOptions(period_names=dict(cfg.period_names), template_dir=cfg.template_dir)
+        return self.sources.render_options(page)
 
-    def live(self, default: str | None) -> LiveReader:
-        """Reads ``live`` (the ``default`` page, else the only fetchable one) or ``NAME@live``."""
+    def note(self, message: str) -> None:
+        """A hint for the person at the terminal, on stderr; -q silences it."""
+        if not self.quiet:
+            click.echo(f"wikisync: {message}", err=True)
 
-        def read(name: str | None) -> Document:
-            from wikisync.sync import fetch_document
+    def echo_changes(self, text: str, fmt: str) -> None:
+        """Change History text, coloured on a terminal."""
+        if self.colour and fmt == "text":
+            text = colour_history(text)
+        click.echo(text, nl=False)
 
-            return fetch_document(self.live_page(name or default))
 
-        return read
+def _app_from(ctx: click.Context) -> App:
+    """The App during shell completion, where the group callback has not run."""
+    root = ctx.find_root()
+    if isinstance(root.obj, App):
+        return root.obj
+    return App(root.params.get("config_path"), root.params.get("store_path"))
 
-    def live_page(self, name: str | None) -> PageConfig:
-        """The fetchable page NAME, else the only configured page with a base_url."""
-        from wikisync.sync import live_page
 
-        return live_page(self.config, name)
+def complete_page(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Page names: configured and stored."""
+    try:
+        pages = _app_from(ctx).sources.known_pages()
+    except WikisyncError:
+        return []
+    return [CompletionItem(p) for p in pages if p.startswith(incomplete)]
 
-    def snapshot_of(self, arg: str) -> Snapshot | None:
-        """The stored snapshot ARG names, or None when ARG is a file, stdin, a URL or live."""
-        if arg == "-" or Path(arg).exists() or is_live(arg) or "://" in arg:
-            return None
-        name = arg.split("@", 1)[0]
-        if "@" in arg or name in self.store.pages():
-            return self.store.resolve(arg)
-        return None
 
-    def side(
-        self, arg: str, page: str | None, *, hint: str | None = None
-    ) -> tuple[Roadmap, VersionRef, str | None]:
-        """One side of a diff: its roadmap, what it is, and the page it belongs to.
+def complete_source(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """References (NAME@latest, NAME@latest~1, NAME@vN, NAME@live), then files."""
+    try:
+        app = _app_from(ctx)
+        found: list[str] = []
+        for page in app.sources.known_pages():
+            if "@" not in incomplete and page.startswith(incomplete):
+                found.append(page)
+            if not incomplete.startswith(f"{page}@") and incomplete != page:
+                continue
+            found += [f"{page}@latest", f"{page}@latest~1", f"{page}@live"]
+            if page in app.store.pages():
+                snaps = app.store.snapshots(page)
+                found += [f"{page}@v{s.version}" for s in reversed(snaps) if s.version]
+        items: list[Any] = [CompletionItem(r) for r in found if r.startswith(incomplete)]
+    except WikisyncError:
+        items = []
+    if "@" not in incomplete:
+        items.append(CompletionItem(incomplete, type="file"))
+    return items
 
-        ``hint`` is the page of the other side: ``live`` in ``diff NAME@latest live`` is NAME.
-        """
-        if is_live(arg) and not Path(arg).exists():
-            cfg = self.live_page(arg[: -len("@live")] if arg != "live" else page or hint)
-            doc = load_source(arg, store=self.store, live=self.live(cfg.name))
-            meta = doc.meta
-            ref = VersionRef(
-                ref=f"{cfg.name}@live", version=meta.version, when=meta.when, author=meta.author
-            )
-            return self.parse(doc, cfg.name, label=f"{cfg.name}@live"), ref, cfg.name
-        snap = self.snapshot_of(arg)
-        if snap is not None:
-            return self.store.roadmap(snap), snap.version_ref(), snap.page
-        doc = load_source(arg, store=self.store, stdin=sys.stdin.buffer, live=self.live(page))
-        meta = doc.meta
-        ref = VersionRef(ref=arg, version=meta.version, when=meta.when, author=meta.author)
-        return self.parse(doc, page, label=arg), ref, page
+
+def _page_argument(f: Any) -> Any:
+    """NAME: the page a one-page command is about (``--page NAME`` works too)."""
+    return click.argument("name", required=False, shell_complete=complete_page)(f)
+
+
+def _page_option(help_: str = "The page (same as NAME; scripts use it).") -> Any:
+    return click.option("--page", "page", metavar="NAME", help=help_, shell_complete=complete_page)
 
 
 def _today() -> str:
@@ -176,7 +334,11 @@ def _entry_date(explicit: str | None, newer: VersionRef) -> str:
     return _today()
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=REFERENCE_HELP,
+)
 @click.option(
     "--config",
     "config_path",
@@ -188,46 +350,109 @@ def _entry_date(explicit: str | None, newer: VersionRef) -> str:
     "--store", "store_path", metavar="DIR", help="Snapshot store (overrides [store].path)."
 )
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only results and errors (for cron).")
+@click.option("--no-pager", is_flag=True, help="Never page long output on a terminal.")
+@click.option(
+    "--color",
+    "color",
+    type=click.Choice(COLOR_CHOICES),
+    default="auto",
+    show_default=True,
+    help="Colour: on a terminal unless NO_COLOR is set (auto), always or never.",
+)
 @click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, prog_name="wikisync")
 @click.pass_context
 def cli(
-    ctx: click.Context, config_path: str | None, store_path: str | None, verbose: int, debug: bool
+    ctx: click.Context,
+    config_path: str | None,
+    store_path: str | None,
+    verbose: int,
+    quiet: bool,
+    no_pager: bool,
+    color: str,
+    debug: bool,
 ) -> None:
-    """Keep a wiki roadmap honest: parse, snapshot, diff and write its Change History."""
+    """Keep a wiki roadmap honest: parse, snapshot, diff and write its Change History.
+
+    Global options work before or after the command name. A command about one page takes the
+    page as NAME (or --page NAME), and needs neither when the config has exactly one page.
+
+    \b
+    Examples:
+      wikisync history openedx-roadmap-example
+      wikisync diff openedx-roadmap-example@v5..v6 --format markdown
+      wikisync sync --quiet --exit-code
+    """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="wikisync: %(levelname)s: %(message)s")
     # urllib3 announces each retry as a warning; our own error line says what finally happened.
     logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
     show_waits()  # a spinner for requests over a second, on a terminal's stderr only
-    ctx.obj = App(config_path=config_path, store_override=store_path, debug=debug)
+    colour = colour_wanted(sys.stdout, color)
+    ctx.color = colour  # click.echo keeps (or strips) ANSI codes by this, also into a pager
+    ctx.obj = App(
+        config_path=config_path,
+        store_override=store_path,
+        debug=debug,
+        quiet=quiet,
+        colour=colour,
+    )
+    if ctx.invoked_subcommand in PAGED_COMMANDS and not no_pager:
+        pager = start_pager()
+        if pager is not None:
+            ctx.call_on_close(pager.close)
+
+
+_FORMAT_CHANGES = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(CHANGE_FORMATS),
+    default="text",
+    show_default=True,
+    help="wiki is Confluence wiki markup (Insert → Markup); confluence is storage XHTML.",
+)
 
 
 @cli.command("parse")
-@click.argument("source")
+@click.argument("source", shell_complete=complete_source)
 @click.option(
     "--format", "fmt", type=click.Choice(ROADMAP_FORMATS), default="table", show_default=True
 )
-@click.option("--page", metavar="NAME", help="Use this configured page's parser options.")
+@_page_option("Use this configured page's parser options.")
 @click.pass_obj
 def parse_cmd(app: App, source: str, fmt: str, page: str | None) -> None:
-    """Print the roadmap of SOURCE: a file, - for stdin, a URL, live / NAME@live, or a snapshot
-    reference (NAME@latest)."""
-    roadmap, _ref, _page = app.side(source, page)
-    click.echo(render_roadmap(roadmap, fmt), nl=False)
+    """Print the roadmap of SOURCE: a file, -, a URL, live or a reference.
+
+    \b
+    Examples:
+      wikisync parse tests/data/openedx/v7.storage.html
+      wikisync parse openedx-roadmap-example@v3 --format csv
+      curl -s https://example.org/roadmap.html | wikisync parse -
+    """
+    side = app.sources.side(source, page)
+    click.echo(render_roadmap(side.roadmap, fmt), nl=False)
 
 
 @cli.command("diff")
-@click.argument("old", required=False)
-@click.argument("new", required=False)
-@click.option("--format", "fmt", type=click.Choice(DIFF_FORMATS), default="text", show_default=True)
+@click.argument("old", required=False, shell_complete=complete_source)
+@click.argument("new", required=False, shell_complete=complete_source)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(DIFF_FORMATS),
+    default="text",
+    show_default=True,
+    help="wiki is Confluence wiki markup (Insert → Markup); confluence is storage XHTML; html "
+    "draws the new grid with every change marked.",
+)
 @click.option(
     "-o", "--output", "output", metavar="FILE", help="Write to FILE instead of standard output."
 )
 @click.option(
     "--date", "date", metavar="YYYY-MM-DD", help="Date of the entry (default: NEW's date)."
 )
-@click.option("--page", metavar="NAME", help="Use this configured page's options for files.")
+@_page_option("Use this configured page's options for files.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there are changes (like git diff).")
 @click.pass_obj
 def diff_cmd(
@@ -243,50 +468,54 @@ def diff_cmd(
     """Write the Change History entry for the edit from OLD to NEW (--format html: the new
     grid with every change marked in place, one self-contained page).
 
-    With no arguments: the live page (--page NAME, or the only configured page with a base_url)
-    against its latest snapshot, i.e. what your edit changed. OLD and NEW may be files, -, URLs,
-    snapshot references (NAME@latest) or live / NAME@live.
+    Like git diff: no argument compares the latest snapshot with the live page (what your
+    edit changed); one compares OLD with the live page, or takes A..B; two compare OLD with
+    NEW. No changes prints nothing (JSON still prints its document).
+
+    \b
+    Examples:
+      wikisync diff openedx-roadmap-example@v5 openedx-roadmap-example@v6
+      wikisync diff openedx-roadmap-example@latest~1.. --format markdown
+      wikisync diff --exit-code            # after saving the page: what did I change?
     """
-    if old is None:
-        name = app.live_page(page).name
-        old, new = f"{name}@latest", f"{name}@live"
-        if not app.store.snapshots(name):
-            raise WikisyncError(
-                f"no snapshots of page {name!r} in {app.store.root}: run wikisync sync first"
-            )
-    elif new is None:
-        raise click.UsageError("give both OLD and NEW, or neither (live page vs latest snapshot)")
-    old_roadmap, old_ref, old_page = app.side(old, page)
-    new_roadmap, new_ref, new_page = app.side(new, page, hint=old_page)
-    changes = diff_roadmaps(old_roadmap, new_roadmap)
+    old, new = app.sources.pair(old, new, page)
+    a = app.sources.side(old, page)
+    b = app.sources.side(new, page, hint=a.page)
+    changes = diff_roadmaps(a.roadmap, b.roadmap)
     cs = ChangeSet(
-        old=old_ref,
-        new=new_ref,
+        old=a.ref,
+        new=b.ref,
         changes=changes,
-        date=_entry_date(date, new_ref),
-        old_roadmap=old_roadmap,
-        new_roadmap=new_roadmap,
+        date=_entry_date(date, b.ref),
+        old_roadmap=a.roadmap,
+        new_roadmap=b.roadmap,
     )
-    options = app.render_options(page or new_page or old_page)
+    options = app.render_options(page or b.page or a.page)
     if fmt == "html":
         from wikisync.render.html import render_diff_html
 
         text = render_diff_html(cs, options)
-    else:
-        text = render_changes(cs, fmt, options)
-    if output is not None:
-        from wikisync.report import write_text
+        if output is not None:
+            from wikisync.report import write_text
 
-        write_text(Path(output), text)
-    else:
-        click.echo(text, nl=False)
+            write_text(Path(output), text)
+        else:
+            click.echo(text, nl=False)
+    elif changes or fmt == "json":
+        text = render_changes(cs, fmt, options)
+        if output is not None:
+            from wikisync.report import write_text
+
+            write_text(Path(output), text)
+        else:
+            app.echo_changes(text, fmt)
     if exit_code and changes:
         raise SystemExit(1)
 
 
 @cli.command("snapshot")
-@click.argument("source")
-@click.option("--page", "page", required=True, metavar="NAME", help="Page name in the store.")
+@click.argument("source", shell_complete=complete_source)
+@_page_option("Page name in the store (default: the only configured page).")
 @click.option("--at", "at", metavar="ISO-DATETIME", help="When this version was saved.")
 @click.option("--version", "version", type=click.IntRange(min=1), help="Its version number.")
 @click.option("--author", "author", metavar="NAME", help="Who saved this version.")
@@ -295,14 +524,21 @@ def diff_cmd(
 def snapshot_cmd(
     app: App,
     source: str,
-    page: str,
+    page: str | None,
     at: str | None,
     version: int | None,
     author: str | None,
     message: str | None,
 ) -> None:
-    """Store one version of a page under snapshots/NAME/ (an identical body is a no-op)."""
-    doc = load_source(source, store=app.store, stdin=sys.stdin.buffer, live=app.live(page))
+    """Store one version of a page under snapshots/NAME/ (an identical body is a no-op).
+
+    \b
+    Examples:
+      wikisync snapshot saved-page.html --page team-roadmap --version 12
+      wikisync snapshot - --page team-roadmap --at 2021-02-10 < export.html
+    """
+    page = page or app.page(None)
+    doc = app.sources.document(source, page)
     meta = doc.meta
     if at is not None:
         meta = replace(meta, when=_iso_datetime(at))
@@ -313,7 +549,7 @@ def snapshot_cmd(
     if message is not None:
         meta = replace(meta, message=message)
     doc = Document(bodies=doc.bodies, meta=meta)
-    roadmap = app.parse(doc, page, label=source)
+    roadmap = app.sources.parse(doc, page, label=source)
     with app.store.lock():
         snap, created = app.store.put(page, doc, roadmap)
     what = "stored" if created else "unchanged, already stored as"
@@ -331,10 +567,18 @@ def _iso_datetime(value: str) -> str:
 
 
 @cli.command("log")
-@click.option("--page", "page", required=True, metavar="NAME")
+@_page_argument
+@_page_option()
 @click.pass_obj
-def log_cmd(app: App, page: str) -> None:
-    """List the stored versions of a page, newest first."""
+def log_cmd(app: App, name: str | None, page: str | None) -> None:
+    """List the stored versions of a page, newest first.
+
+    \b
+    Examples:
+      wikisync log openedx-roadmap-example
+      wikisync log openedx-roadmap-example | head -3
+    """
+    page = app.page(name, page)
     snaps = app.store.snapshots(page)
     if not snaps:
         raise WikisyncError(f"no snapshots of page {page!r} in {app.store.root}")
@@ -356,16 +600,29 @@ def log_cmd(app: App, page: str) -> None:
 
 
 @cli.command("history")
-@click.option("--page", "page", required=True, metavar="NAME")
-@click.option(
-    "--format", "fmt", type=click.Choice(CHANGE_FORMATS), default="text", show_default=True
-)
+@_page_argument
+@_page_option()
+@_FORMAT_CHANGES
 @click.pass_obj
-def history_cmd(app: App, page: str, fmt: str) -> None:
-    """Regenerate the whole Change History across every stored version, newest first."""
+def history_cmd(app: App, name: str | None, page: str | None, fmt: str) -> None:
+    """Regenerate the whole Change History across every stored version, newest first.
+
+    \b
+    Examples:
+      wikisync history openedx-roadmap-example
+      wikisync history openedx-roadmap-example --format markdown > HISTORY.md
+      wikisync history openedx-roadmap-example --format wiki
+    """
+    page = app.page(name, page)
     snaps = app.store.snapshots(page)
     if not snaps:
         raise WikisyncError(f"no snapshots of page {page!r} in {app.store.root}")
+    if len(snaps) == 1:
+        only = f"v{snaps[0].version}" if snaps[0].version is not None else snaps[0].id
+        app.note(
+            f"{page} has one stored version ({only}): no change to show yet; "
+            f"`wikisync backfill {page}` stores its earlier versions"
+        )
     changesets = []
     prev_snap, prev = snaps[0], app.store.roadmap(snaps[0])
     for snap in snaps[1:]:
@@ -383,17 +640,25 @@ def history_cmd(app: App, page: str, fmt: str) -> None:
         )
         prev_snap, prev = snap, cur
     changesets.reverse()
-    click.echo(render_history(changesets, fmt, app.render_options(page)), nl=False)
+    if any(cs.changes for cs in changesets) or fmt == "json":
+        app.echo_changes(render_history(changesets, fmt, app.render_options(page)), fmt)
 
 
 @cli.command("reparse")
+@click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=complete_page)
 @click.option("--page", "pages", multiple=True, metavar="NAME", help="Only these pages.")
 @click.pass_obj
-def reparse_cmd(app: App, pages: tuple[str, ...]) -> None:
-    """Re-derive every stored roadmap from its raw body with the current parser."""
-    names = list(pages) or app.store.pages()
+def reparse_cmd(app: App, names: tuple[str, ...], pages: tuple[str, ...]) -> None:
+    """Re-derive every stored roadmap from its raw body with the current parser.
+
+    \b
+    Examples:
+      wikisync reparse
+      wikisync reparse openedx-roadmap-example
+    """
+    chosen = [app.page(n) for n in (*names, *pages)] or app.store.pages()
     with app.store.lock():
-        for name in names:
+        for name in chosen:
             options = app.config.page_or_default(name).parse
 
             def _parse(doc: Document, options: Any = options) -> Roadmap:
@@ -408,29 +673,34 @@ def reparse_cmd(app: App, pages: tuple[str, ...]) -> None:
 
 
 @cli.command("fetch")
-@click.option(
-    "--page", metavar="NAME", help="Configured page (default: the only one with base_url)."
-)
+@_page_argument
+@_page_option()
 @click.option("--version", "version", type=click.IntRange(min=1), help="An older version number.")
 @click.option(
     "--format", "fmt", type=click.Choice(ROADMAP_FORMATS), default="table", show_default=True
 )
 @click.pass_obj
-def fetch_cmd(app: App, page: str | None, version: int | None, fmt: str) -> None:
-    """Print the parsed roadmap of the live page (current, or --version N)."""
+def fetch_cmd(app: App, name: str | None, page: str | None, version: int | None, fmt: str) -> None:
+    """Print the parsed roadmap of the live page (current, or --version N).
+
+    \b
+    Examples:
+      wikisync fetch openedx-roadmap
+      wikisync fetch openedx-roadmap --version 3 --format csv
+    """
     from wikisync.sync import fetch_document
 
-    cfg = app.live_page(page)
+    cfg = app.sources.live_page(app.page(name, page, live=True))
     doc = fetch_document(cfg, version=version)
     label = f"{cfg.name}@v{version}" if version else f"{cfg.name}@live"
-    click.echo(render_roadmap(app.parse(doc, cfg.name, label=label), fmt), nl=False)
+    click.echo(render_roadmap(app.sources.parse(doc, cfg.name, label=label), fmt), nl=False)
 
 
 @cli.command("sync")
+@click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=complete_page)
 @click.option(
     "--page", "pages", multiple=True, metavar="NAME", help="Only these pages (repeatable)."
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print only changes and errors (for cron).")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the roadmap changed.")
 @click.option(
     "--wait",
@@ -446,8 +716,8 @@ def fetch_cmd(app: App, page: str | None, version: int | None, fmt: str) -> None
 @click.pass_obj
 def sync_cmd(
     app: App,
+    names: tuple[str, ...],
     pages: tuple[str, ...],
-    quiet: bool,
     exit_code: bool,
     wait: float,
     publish_: bool,
@@ -457,10 +727,17 @@ def sync_cmd(
 
     Asks only for the current version number when nothing changed. Exit 0 on success, 1 with
     --exit-code when a roadmap changed, 2 when any page failed (the others are still synced).
+
+    \b
+    Examples:
+      wikisync sync
+      wikisync sync --quiet --wait 60      # from cron
+      wikisync sync openedx-roadmap --publish --yes
     """
     from wikisync.sync import live_pages, store_lock, sync_page
 
-    cfgs = live_pages(app.config, pages)
+    quiet = app.quiet
+    cfgs = live_pages(app.config, [app.sources.live_page(n).name for n in (*names, *pages)])
     failed = changed = False
     with store_lock(app.store, wait):
         for cfg in cfgs:
@@ -478,7 +755,7 @@ def sync_cmd(
                     result.error = f"{cfg.name}: publish: {exc}"
             if result.error is not None:
                 failed = True
-                click.echo(f"wikisync: error: {' '.join(result.error.split())}", err=True)
+                click.echo(_error_line(result.error), err=True)
             changed = changed or result.changed
     if failed:
         raise SystemExit(2)
@@ -487,9 +764,8 @@ def sync_cmd(
 
 
 @cli.command("backfill")
-@click.option(
-    "--page", metavar="NAME", help="Configured page (default: the only one with base_url)."
-)
+@_page_argument
+@_page_option()
 @click.option("--from", "start", type=click.IntRange(min=1), help="First version to fetch.")
 @click.option("--to", "end", type=click.IntRange(min=1), help="Last version to fetch.")
 @click.option(
@@ -498,15 +774,26 @@ def sync_cmd(
 @click.option("--wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS")
 @click.pass_obj
 def backfill_cmd(
-    app: App, page: str | None, start: int | None, end: int | None, jobs: int, wait: float
+    app: App,
+    name: str | None,
+    page: str | None,
+    start: int | None,
+    end: int | None,
+    jobs: int,
+    wait: float,
 ) -> None:
     """Store every historical version of a page that is not stored yet (resumable).
 
-    Writes no CHANGELOG entries: `wikisync history --page NAME` regenerates them all.
+    Writes no CHANGELOG entries: `wikisync history NAME` regenerates them all.
+
+    \b
+    Examples:
+      wikisync backfill openedx-roadmap
+      wikisync backfill openedx-roadmap --from 20 --to 40 --jobs 2
     """
     from wikisync.sync import backfill, client_for, store_lock
 
-    cfg = app.live_page(page)
+    cfg = app.sources.live_page(app.page(name, page, live=True))
     if start is not None and end is not None and start > end:
         raise click.BadParameter(f"--from {start} is after --to {end}")
     client_for(cfg).close()  # missing credentials fail here, before the lock and the pool
@@ -555,9 +842,8 @@ def _publish_one(app: App, cfg: PageConfig, *, yes: bool, create_section: bool, 
 
 
 @cli.command("publish")
-@click.option(
-    "--page", metavar="NAME", help="Configured page (default: the only one with base_url)."
-)
+@_page_argument
+@_page_option()
 @click.option("--yes", is_flag=True, help="Really write the page (default: a dry run).")
 @click.option(
     "--create-section",
@@ -565,19 +851,27 @@ def _publish_one(app: App, cfg: PageConfig, *, yes: bool, create_section: bool, 
     help="Add a Change History section at the end of the page when it has none.",
 )
 @click.pass_obj
-def publish_cmd(app: App, page: str | None, yes: bool, create_section: bool) -> None:
+def publish_cmd(
+    app: App, name: str | None, page: str | None, yes: bool, create_section: bool
+) -> None:
     """Put the Change History entry of the latest edit at the top of the page's own history.
 
     The entry covers the live version against the newest stored version older than it. A dry
     run by default: shows the entry and the diff of the page body; --yes writes it as the
     version read + 1 (a minor edit), never over someone else's edit.
+
+    \b
+    Examples:
+      wikisync publish openedx-roadmap          # dry run: the entry and the body diff
+      wikisync publish openedx-roadmap --yes
     """
-    cfg = app.live_page(page)
-    _publish_one(app, cfg, yes=yes, create_section=create_section, quiet=False)
+    cfg = app.sources.live_page(app.page(name, page, live=True))
+    _publish_one(app, cfg, yes=yes, create_section=create_section, quiet=app.quiet)
 
 
 @cli.command("audit")
-@click.option("--page", "page", required=True, metavar="NAME")
+@_page_argument
+@_page_option()
 @click.option("--since", metavar="YYYY-MM-DD", help="Only entries and changes from this day on.")
 @click.option(
     "--history-from",
@@ -599,16 +893,28 @@ def publish_cmd(app: App, page: str | None, yes: bool, create_section: bool) -> 
 )
 @click.pass_obj
 def audit_cmd(
-    app: App, page: str, since: str | None, history_from: str | None, fmt: str, fail_on: str
+    app: App,
+    name: str | None,
+    page: str | None,
+    since: str | None,
+    history_from: str | None,
+    fmt: str,
+    fail_on: str,
 ) -> None:
     """Check the page's hand-written Change History against what really changed.
 
     Exit 0 when the gate passes, 1 when a status named by --fail-on occurs, 3 when the audit
     verified nothing (no written entry could be checked against stored versions), 2 on error.
+
+    \b
+    Examples:
+      wikisync audit openedx-roadmap-example
+      wikisync audit openedx-roadmap-example --fail-on all --format json
     """
     from wikisync.audit import audit_page, gate, parse_fail_on, render_audit
 
     gates = parse_fail_on(fail_on)
+    page = app.page(name, page)
     report = audit_page(app.store, page, since=since, history_from=history_from)
     click.echo(render_audit(report, fmt), nl=False)
     result = gate(report, gates)
@@ -619,31 +925,29 @@ def audit_cmd(
 
 
 @cli.command("report")
-@click.argument("name", required=False)
-@click.option("--page", "page_opt", metavar="NAME", help="The page (same as NAME).")
+@_page_argument
+@_page_option()
 @click.option(
     "--out", "out", required=True, metavar="DIR", help="The site's directory (made if missing)."
 )
 @click.pass_obj
-def report_cmd(app: App, name: str | None, page_opt: str | None, out: str) -> None:
-    """Write a static report site of a stored page into DIR: index.html (current grid, latest
-    change marked, every version), one diff page per change, history.html.
+def report_cmd(app: App, name: str | None, page: str | None, out: str) -> None:
+    """Write a static report site of a stored page: the current grid, every change, history.
 
-    Regenerated in place: only files whose bytes changed are rewritten (cron + rsync friendly).
+    DIR gets index.html (the current grid with the latest change marked, every stored version),
+    one diff page per change and history.html. Regenerated in place: only files whose bytes
+    changed are rewritten, so it suits cron followed by rsync or a git push.
+
+    \b
+    Examples:
+      wikisync report openedx-roadmap-example --out site
+      python -m http.server -d site      # or open site/index.html from disk
     """
     from wikisync.report import write_report
 
-    page = _one_page(name, page_opt)
+    page = app.page(name, page)
     result = write_report(app.store, page, Path(out), app.render_options(page))
     click.echo(result.summary(Path(out)))
-
-
-def _one_page(name: str | None, page: str | None) -> str:
-    if name and page and name != page:
-        raise click.UsageError(f"two pages given: {name!r} and --page {page!r}")
-    if not (name or page):
-        raise click.UsageError("name the page: wikisync report NAME --out DIR")
-    return name or page or ""
 
 
 def main() -> None:

@@ -15,16 +15,18 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from wikisync.errors import SourceError, WikisyncError
-from wikisync.model import Document, SourceMeta
+from wikisync.model import Document, Roadmap, SourceMeta, VersionRef
 
 if TYPE_CHECKING:
-    from wikisync.store import Store
+    from wikisync.config import Config, PageConfig
+    from wikisync.render import RenderOptions
+    from wikisync.store import Snapshot, Store
 
 _REF_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(@\S+)?")
 _NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
@@ -243,3 +245,208 @@ def _document_from_json(text: str, *, label: str) -> Document:
         source="v2" if is_v2 else "v1",
     )
     return Document(bodies=bodies, meta=meta)
+
+
+# --------------------------------------------------------------------------- the one room
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a diff: its roadmap, which version it is, and the page it belongs to."""
+
+    roadmap: Roadmap
+    ref: VersionRef
+    page: str | None
+
+
+def split_range(arg: str) -> tuple[str, str] | None:
+    """``A..B`` as two references (``NAME@v5..v7`` is ``NAME@v5`` and ``NAME@v7``).
+
+    An empty side is the other side's ``NAME@latest``, as git's ``A..`` means ``A..HEAD``.
+    Paths (anything with a ``/``) and existing files are never split.
+    """
+    if ".." not in arg or "/" in arg or Path(arg).exists():
+        return None
+    left, _, right = arg.partition("..")
+    if (not left and not right) or "." in left[:1] or right.startswith("."):
+        return None
+    name = (left or right).split("@", 1)[0]
+    left = left or f"{name}@latest"
+    if not right:
+        right = f"{name}@latest"
+    elif "@" not in right and "@" in left and not Path(right).exists():
+        right = f"{name}@{right}"  # NAME@v5..v7
+    return left, right
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean X?)`` when a close choice exists, else nothing."""
+    import difflib  # only on an error path: keep it out of every command's start-up
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+class Sources:
+    """Turns SOURCE and page arguments into documents, roadmaps and page names.
+
+    The one place that knows what an argument can be (a file, ``-``, a URL, a snapshot
+    reference, ``live`` / ``NAME@live``), so the command line only composes calls. The wiki
+    client (``wikisync.sync``, with requests) is imported only when a live page is read.
+    """
+
+    def __init__(self, config: Config, store: Store, stdin: BinaryIO | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.stdin = stdin
+
+    # pages ------------------------------------------------------------------
+
+    def known_pages(self) -> list[str]:
+        """Configured pages, then pages that only exist in the store."""
+        return list(dict.fromkeys([*self.config.pages, *self.store.pages()]))
+
+    def page(self, name: str | None, option: str | None = None, *, live: bool = False) -> str:
+        """The one page a command is about: NAME, ``--page NAME``, else the only page.
+
+        ``live`` commands need a page with a base_url; the others accept any configured or
+        stored page. A mistyped name lists the known pages.
+        """
+        if name and option and name != option:
+            raise SourceError(f"two pages given: {name!r} and --page {option!r}; give one")
+        chosen = name or option
+        if live:
+            return self.live_page(chosen).name
+        known = self.known_pages()
+        if chosen is None:
+            if len(known) == 1:
+                return known[0]
+            listed = ", ".join(known) or "none"
+            raise SourceError(f"which page? give its name (known pages: {listed})")
+        if chosen not in known:
+            raise SourceError(self._unknown(chosen, known))
+        return chosen
+
+    def _unknown(self, name: str, known: list[str]) -> str:
+        listed = ", ".join(known) or "none"
+        return f"unknown page {name!r}{did_you_mean(name, known)} (known pages: {listed})"
+
+    def live_page(self, name: str | None) -> PageConfig:
+        """The fetchable page NAME, else the only configured page with a base_url."""
+        from wikisync.sync import live_page
+
+        if name is not None and name not in self.config.pages:
+            raise SourceError(self._unknown(name, list(self.config.pages)))
+        return live_page(self.config, name)
+
+    def live(self, default: str | None) -> LiveReader:
+        """Reads ``live`` (the ``default`` page, else the only fetchable one) or ``NAME@live``."""
+
+        def read(name: str | None) -> Document:
+            from wikisync.sync import fetch_document
+
+            return fetch_document(self.live_page(name or default))
+
+        return read
+
+    # documents and roadmaps ---------------------------------------------------
+
+    def snapshot_of(self, arg: str) -> Snapshot | None:
+        """The stored snapshot ARG names, or None when ARG is a file, stdin, a URL or live."""
+        if arg == "-" or Path(arg).exists() or is_live(arg) or "://" in arg:
+            return None
+        name = arg.split("@", 1)[0]
+        if "@" in arg or name in self.store.pages():
+            return self.store.resolve(arg)
+        return None
+
+    def document(self, arg: str, page: str | None = None) -> Document:
+        """SOURCE as a document; ``live`` is ``page``'s live version."""
+        return load_source(arg, store=self.store, stdin=self.stdin, live=self.live(page))
+
+    def parse(self, doc: Document, page: str | None, *, label: str | None = None) -> Roadmap:
+        """Parse with the page's configured options; errors name the input they came from."""
+        from wikisync.errors import ParseError
+        from wikisync.parse import parse_document
+
+        options = self.config.page_or_default(page).parse if page else None
+        try:
+            return parse_document(doc, options)
+        except ParseError as exc:
+            if not label or str(exc).startswith(label):
+                raise
+            where = "standard input" if label == "-" else label
+            raise ParseError(f"{where}: {exc}") from None
+
+    def side(self, arg: str, page: str | None = None, *, hint: str | None = None) -> Side:
+        """One side of a diff. ``hint`` is the other side's page: ``live`` after NAME@v5."""
+        if is_live(arg) and not Path(arg).exists():
+            cfg = self.live_page(arg[: -len("@live")] if arg != "live" else page or hint)
+            doc = load_source(arg, store=self.store, live=self.live(cfg.name))
+            label = f"{cfg.name}@live"
+            return Side(self.parse(doc, cfg.name, label=label), _ref(label, doc), cfg.name)
+        snap = self.snapshot_of(arg)
+        if snap is not None:
+            return Side(self.store.roadmap(snap), snap.version_ref(), snap.page)
+        doc = self.document(arg, page)
+        return Side(self.parse(doc, page, label=arg), _ref(arg, doc), page)
+
+    def pair(self, old: str | None, new: str | None, page: str | None) -> tuple[str, str]:
+        """What ``diff`` compares, git-style.
+
+        No argument: the page's latest snapshot against the live page (what your edit
+        changed). One: ``A..B``, or A against the live page. Two: A against B.
+        """
+        if old is None:
+            name = self.live_page(page).name
+            if not self.store.snapshots(name):
+                raise SourceError(
+                    f"no snapshots of page {name!r} in {self.store.root}: run wikisync sync first"
+                )
+            return f"{name}@latest", f"{name}@live"
+        if new is not None:
+            return old, new
+        pair = split_range(old)
+        if pair is not None:
+            return pair
+        if is_live(old) and not Path(old).exists():  # `diff live`: what the edit changed
+            name = self.live_page(old[: -len("@live")] if old != "live" else page).name
+            return f"{name}@latest", f"{name}@live"
+        snap_page = old.split("@", 1)[0] if "@" in old and not Path(old).exists() else None
+        return old, f"{snap_page}@live" if snap_page else "live"
+
+    def render_options(self, page: str | None) -> RenderOptions:
+        """The page's render settings, with links to its versions when it has a URL."""
+        from wikisync.render import RenderOptions
+
+        if not page:
+            return RenderOptions()
+        cfg = self.config.page_or_default(page)
+        return RenderOptions(
+            period_names=dict(cfg.period_names),
+            template_dir=cfg.template_dir,
+            versions_url=versions_url(cfg.base_url, cfg.page_id or self._stored_page_id(page)),
+        )
+
+    def _stored_page_id(self, page: str) -> str | None:
+        if page not in self.store.pages():
+            return None
+        for snap in reversed(self.store.snapshots(page)):
+            if snap.meta.page:
+                return snap.meta.page
+        return None
+
+
+def versions_url(base_url: str | None, page_id: str | None) -> str | None:
+    """Confluence's page to compare two versions, without the two version numbers."""
+    if not base_url or not page_id:
+        return None
+    from urllib.parse import urlencode
+
+    query = urlencode({"pageId": page_id})
+    return f"{base_url.rstrip('/')}/pages/diffpagesbyversion.action?{query}"
+
+
+def _ref(label: str, doc: Document) -> VersionRef:
+    meta = doc.meta
+    return VersionRef(ref=label, version=meta.version, when=meta.when, author=meta.author)

@@ -7,6 +7,7 @@ The markdown layout itself lives in ``templates/markdown.j2``; templates call th
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 # Characters that can start inline markup anywhere in a line (CommonMark and GitHub flavour):
 # emphasis, code spans, links/images, raw HTML/autolinks, entities, tables, strikethrough.
@@ -30,3 +31,8 @@ def _escape_line_start(m: re.Match[str]) -> str:
     if m.group(1) is not None:
         return "\\" + m.group(1)
     return m.group(2) + "\\" + m.group(3)
+
+
+def markdown_url(url: object) -> str:
+    """A link destination that cannot end the link early: spaces, parentheses, ``<>`` encoded."""
+    return quote(str(url), safe=":/?&=%#~+.,;@!$'*-_")

@@ -20,10 +20,11 @@ import jinja2
 from wikisync.errors import WikisyncError
 from wikisync.model import CATEGORIES, Change, ChangeSet, FieldChange, Item, Roadmap, Where
 from wikisync.render.confluence import xml_safe
-from wikisync.render.markdown import escape_markdown
+from wikisync.render.markdown import escape_markdown, markdown_url
+from wikisync.render.wiki import escape_wiki, wiki_url
 from wikisync.timeline import shift, show_date
 
-TEMPLATE_FORMATS: tuple[str, ...] = ("text", "markdown", "confluence")
+TEMPLATE_FORMATS: tuple[str, ...] = ("text", "markdown", "confluence", "wiki")
 _TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 _LQ, _RQ = "“", "”"
 _ARROW = "→"
@@ -36,6 +37,9 @@ class RenderOptions:
 
     period_names: dict[str, str] = field(default_factory=dict)  # label or short -> "Koa"
     template_dir: Path | None = None  # a team's own text.j2 / markdown.j2 / confluence.j2
+    # Confluence's compare-versions page without the numbers, for links in markdown and wiki:
+    # ".../pages/diffpagesbyversion.action?pageId=123" (None: no links).
+    versions_url: str | None = None
 
 
 # --------------------------------------------------------------------------- naming
@@ -422,6 +426,8 @@ class Entry:
 
     date: str
     groups: list[Group]
+    versions: str | None = None  # "v5 → v6" when both sides have a version number
+    link: str | None = None  # Confluence's comparison of those two versions
 
 
 def _category_rank(category: str) -> int:
@@ -446,7 +452,14 @@ def build_entry(cs: ChangeSet, options: RenderOptions) -> Entry | None:
         by_cat.setdefault(change.category, []).extend(lines)
     # sorted() is stable: unknown categories keep their first-seen order after the known ones.
     order = sorted(by_cat, key=_category_rank)
-    return Entry(cs.date or "undated", [Group(cat, by_cat[cat]) for cat in order])
+    groups = [Group(cat, by_cat[cat]) for cat in order]
+    old, new = cs.old.version, cs.new.version
+    if old is None or new is None:
+        return Entry(cs.date or "undated", groups)
+    link = None
+    if options.versions_url:
+        link = f"{options.versions_url}&originalVersion={old}&revisedVersion={new}"
+    return Entry(cs.date or "undated", groups, f"v{old} {_ARROW} v{new}", link)
 
 
 def newest_first(changesets: Sequence[ChangeSet]) -> list[ChangeSet]:
@@ -489,6 +502,9 @@ def _environment(template_dir: Path | None) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["md"] = escape_markdown
+    env.filters["mdurl"] = markdown_url
+    env.filters["wiki"] = escape_wiki
+    env.filters["wikiurl"] = wiki_url
     return env
 
 
@@ -505,6 +521,8 @@ def render_entries(entries: list[Entry], fmt: str, options: RenderOptions) -> st
             Entry(
                 xml_safe(e.date),
                 [Group(xml_safe(g.category), [xml_safe(s) for s in g.sentences]) for g in e.groups],
+                e.versions,
+                e.link,
             )
             for e in entries
         ]
