@@ -165,7 +165,7 @@ def test_a_symlinked_file_in_the_site_is_replaced_not_followed(tmp_path: Path) -
 
 def test_an_unknown_page_is_one_line(store: Store, tmp_path: Path) -> None:
     code, _, err = run(store, "report", "nope", "--out", str(tmp_path / "x"))
-    assert code == 2 and err.startswith("wikisync: error: no snapshots of page 'nope'")
+    assert code == 2 and err.startswith("wikisync: error: unknown page 'nope'")
 
 
 def test_extras_add_sections_files_and_card_links(store: Store) -> None:

@@ -941,7 +941,7 @@ def report_cmd(app: App, name: str | None, page: str | None, out: str) -> None:
     \b
     Examples:
       wikisync report openedx-roadmap-example --out site
-      python -m http.server -d site      # or open site/index.html from disk
+      wikisync report --page openedx-roadmap-example --out /var/www/roadmap   # cron, rsync
     """
     from wikisync.report import write_report
 
