@@ -439,13 +439,15 @@ def sync_cmd(
     Asks only for the current version number when nothing changed. Exit 0 on success, 1 with
     --exit-code when a roadmap changed, 2 when any page failed (the others are still synced).
     """
-    from wikisync.sync import live_pages, store_lock, sync_page
+    from wikisync.notify import resolve_targets
+    from wikisync.sync import deliver_notifications, live_pages, store_lock, sync_page
 
     cfgs = live_pages(app.config, pages)
+    targets = resolve_targets(app.config.notify)
     failed = changed = False
     with store_lock(app.store, wait):
         for cfg in cfgs:
-            result = sync_page(app.store, cfg)
+            result = sync_page(app.store, cfg, targets=targets)
             if not quiet and result.note:
                 click.echo(result.note)
             for entry in result.entries:
@@ -461,6 +463,10 @@ def sync_cmd(
                 failed = True
                 click.echo(f"wikisync: error: {' '.join(result.error.split())}", err=True)
             changed = changed or result.changed
+        if targets:
+            warning = deliver_notifications(app.store, targets)
+            if warning:
+                click.echo(f"wikisync: warning: {warning}", err=True)
     if failed:
         raise SystemExit(2)
     if exit_code and changed:
@@ -574,6 +580,43 @@ def audit_cmd(app: App, page: str, since: str | None, history_from: str | None, 
     click.echo(render_audit(report, fmt), nl=False)
     if report.exit_code:
         raise SystemExit(report.exit_code)
+
+
+@cli.command("notify")
+@click.option("--test", "test", is_flag=True, help="Send a test message to every [[notify]] url.")
+@click.option("--pending", is_flag=True, help="List the queued notifications.")
+@click.pass_obj
+def notify_cmd(app: App, test: bool, pending: bool) -> None:
+    """Check the notification channels, or list what is queued for them.
+
+    Sync queues one message per page and channel when it stores roadmap changes, and delivers
+    the queue at the end of every run; a channel that is down keeps its messages queued.
+
+    \b
+    Examples:
+      wikisync notify --test       # one test message to each channel
+      wikisync notify --pending    # what waits for a channel that was down
+    """
+    from wikisync.notify import Outbox, apprise_send, resolve_targets
+
+    if test == pending:
+        raise click.UsageError("give --test or --pending")
+    targets = resolve_targets(app.config.notify)
+    if pending:
+        labels = {t.key: t.label for t in targets}
+        for item in Outbox(app.store.root).pending():
+            label = labels.get(item.target, "(a channel no longer configured)")
+            click.echo(f"{item.message.date}  {item.message.page}  {label}  {item.message.pair}")
+        return
+    if not targets:
+        raise WikisyncError("no [[notify]] channel is configured")
+    failed = 0
+    for t in targets:
+        ok = apprise_send(t, "wikisync test", "wikisync can reach this channel.\n")
+        click.echo(f"{t.label}: {'sent' if ok else 'FAILED'}")
+        failed += not ok
+    if failed:
+        raise SystemExit(2)
 
 
 def main() -> None:

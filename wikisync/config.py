@@ -15,10 +15,13 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from wikisync.errors import ConfigError
 from wikisync.model import ParseOptions
+
+if TYPE_CHECKING:
+    from wikisync.notify import NotifyConfig
 
 ENV_VAR = "WIKISYNC_CONFIG"
 DEFAULT_FILE = "config.toml"
@@ -37,7 +40,8 @@ _SECRET_MESSAGE = "secrets never go in the config file; name an environment vari
 _NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-_TOP_KEYS = ("store", "page")
+_TOP_KEYS = ("store", "page", "notify")
+_NOTIFY_KEYS = ("url", "url_env", "pages", "format")
 _STORE_KEYS = ("path",)
 _PAGE_KEYS = (
     "name",
@@ -96,6 +100,7 @@ class Config:
     store_path: Path
     pages: dict[str, PageConfig] = field(default_factory=dict)
     path: Path | None = None
+    notify: tuple[NotifyConfig, ...] = ()
 
     def page(self, name: str) -> PageConfig:
         """The configured page, or an error listing the pages that are configured."""
@@ -233,7 +238,37 @@ def config_from_dict(data: dict[str, Any], *, base_dir: Path, path: Path | None 
         if page.name in pages:
             raise ConfigError(f"{key}.name: duplicate page name {page.name!r}")
         pages[page.name] = page
-    return Config(store_path=store_path, pages=pages, path=path)
+    raw_notify = data.get("notify", [])
+    if isinstance(raw_notify, dict):
+        raw_notify = [raw_notify]
+    if not isinstance(raw_notify, list):
+        raise ConfigError("notify: expected a list of [[notify]] tables")
+    notify = tuple(_notify(raw, f"notify[{i}]") for i, raw in enumerate(raw_notify))
+    return Config(store_path=store_path, pages=pages, path=path, notify=notify)
+
+
+def _notify(raw: Any, key: str) -> NotifyConfig:
+    from wikisync.notify import FORMATS, NotifyConfig
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{key}: expected a table")
+    _check_keys(raw, _NOTIFY_KEYS, key)
+    url = _opt_str(raw, "url", key)
+    url_env = _opt_str(raw, "url_env", key)
+    if (url is None) == (url_env is None):
+        raise ConfigError(f"{key}: give url, or url_env naming a variable that holds it (one)")
+    if url_env is not None:
+        url_env = _env_name(raw, "url_env", key, "SLACK_URL")
+    if url is not None and not re.match(r"[a-z][a-z0-9+.-]*://", url):
+        raise ConfigError(f"{key}.url: expected an Apprise URL (scheme://…), got {url!r}")
+    pages = raw.get("pages", ["*"])
+    if isinstance(pages, str):
+        pages = [pages]
+    if not isinstance(pages, list) or not pages or not all(isinstance(p, str) for p in pages):
+        raise ConfigError(f"{key}.pages: expected a list of page-name globs, got {_show(pages)}")
+    return NotifyConfig(
+        url=url, url_env=url_env, pages=tuple(pages), format=_choice(raw, "format", key, FORMATS)
+    )
 
 
 # --------------------------------------------------------------------------- validation

@@ -29,7 +29,7 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,12 +43,14 @@ from wikisync.config import Config, PageConfig
 from wikisync.confluence import DeadlineAdapter, deadline
 from wikisync.diff import diff_roadmaps
 from wikisync.errors import ConfigError, FetchError, ParseError, StoreError, WikisyncError
+from wikisync.feed import FEED_NAME, write_feed
 from wikisync.model import ChangeSet, Document, Roadmap, VersionRef
+from wikisync.notify import Message, Outbox, Target, apprise_send
 from wikisync.parse import parse_document
 from wikisync.publish import PublishResult, publish
 from wikisync.render import RenderOptions, render_changes
 from wikisync.store import CHANGELOG_NAME, TMP_PREFIX, Snapshot, Store, validate_page_name
-from wikisync.wikis import Wiki, open_wiki
+from wikisync.wikis import Wiki, diff_url, open_wiki
 
 __all__ = [
     "BackfillResult",
@@ -57,6 +59,7 @@ __all__ = [
     "backfill",
     "catch_up_changelog",
     "client_for",
+    "deliver_notifications",
     "fetch_document",
     "http_get",
     "known_versions",
@@ -358,9 +361,10 @@ def _changelog_text(store: Store, page: str) -> str:
 
 def _entry(
     cfg: PageConfig, old: Snapshot, new: Snapshot, old_rm: Roadmap, new_rm: Roadmap
-) -> Entry:
+) -> tuple[Entry, ChangeSet | None]:
     changes = diff_roadmaps(old_rm, new_rm)
     text = ""
+    cs = None
     if changes:
         cs = ChangeSet(
             old=old.version_ref(),
@@ -371,11 +375,38 @@ def _entry(
             new_roadmap=new_rm,
         )
         text = render_changes(cs, "text", render_options(cfg)).strip()
-    return Entry(cfg.name, old, new, len(changes), text)
+    return Entry(cfg.name, old, new, len(changes), text), cs
 
 
-def catch_up_changelog(store: Store, cfg: PageConfig) -> list[Entry]:
+def _message(cfg: PageConfig, entry: Entry, cs: ChangeSet) -> Message:
+    """What a notification says about ``entry``: title, entry, links to the page and the diff."""
+    meta = entry.new.meta
+    title = meta.title or cfg.name
+    links: list[tuple[str, str]] = []
+    page_id = meta.page or cfg.page_id
+    if page_id and entry.old.version is not None and entry.new.version is not None:
+        url = diff_url(cfg, page_id, entry.old.version, entry.new.version)
+        if url:
+            links.append((f"changes v{entry.old.version} → v{entry.new.version}", url))
+    return Message(
+        page=cfg.name,
+        pair=f"{entry.old.id}..{entry.new.id}",
+        title=f"Roadmap changed: {title}",
+        date=cs.date,
+        text=entry.text + "\n",
+        markdown=render_changes(cs, "markdown", render_options(cfg)),
+        url=meta.url,
+        links=tuple(links),
+    )
+
+
+def catch_up_changelog(
+    store: Store, cfg: PageConfig, targets: Sequence[Target] = ()
+) -> list[Entry]:
     """Append the entries missing since the newest marked snapshot; returns what it appended.
+
+    An entry with changes is queued for each notification target that wants the page before
+    it is appended: a run killed in between queues the same message (same file) again.
 
     With no marker at all (a page first stored by ``snapshot``/``backfill``, or a first sync
     killed before its marker) the CHANGELOG starts at the latest snapshot: older history is
@@ -402,7 +433,9 @@ def catch_up_changelog(store: Store, cfg: PageConfig) -> list[Entry]:
     for old, new in itertools.pairwise(snaps[last:]):
         new_rm = store.roadmap(new)
         if (old.id, new.id) not in recorded:
-            entry = _entry(cfg, old, new, old_rm or store.roadmap(old), new_rm)
+            entry, cs = _entry(cfg, old, new, old_rm or store.roadmap(old), new_rm)
+            if cs is not None and targets:
+                Outbox(store.root).enqueue(_message(cfg, entry, cs), targets)
             marker = f"<!-- wikisync: {old.id}..{new.id} -->"
             store.append_changelog(page, f"{marker}\n{entry.text}" if entry.text else marker)
             entries.append(entry)
@@ -429,18 +462,27 @@ class SyncResult:
         return any(e.text for e in self.entries)
 
 
-def sync_page(store: Store, cfg: PageConfig, *, client: Wiki | None = None) -> SyncResult:
-    """Bring one page's snapshots and CHANGELOG up to date; never raises a WikisyncError.
+def sync_page(
+    store: Store,
+    cfg: PageConfig,
+    *,
+    client: Wiki | None = None,
+    targets: Sequence[Target] = (),
+) -> SyncResult:
+    """Bring one page's snapshots, CHANGELOG, feed and outbox up to date; never raises a
+    WikisyncError.
 
     The caller holds ``store.lock()``. Costs one cheap request when nothing changed.
     """
     result = SyncResult(page=cfg.name)
     own: Wiki | None = None
     try:
-        result.entries += catch_up_changelog(store, cfg)
+        result.entries += catch_up_changelog(store, cfg, targets)
         if client is None:
             client = own = client_for(cfg)
-        _sync(store, cfg, client, result)
+        _sync(store, cfg, client, result, targets)
+        if result.changed or not (store.root / cfg.name / FEED_NAME).exists():
+            write_feed(store, cfg.name, render_options(cfg), link=_diff_link(cfg))
     except WikisyncError as exc:
         result.status = "error"
         result.error = f"{cfg.name}: {exc}"
@@ -450,7 +492,19 @@ def sync_page(store: Store, cfg: PageConfig, *, client: Wiki | None = None) -> S
     return result
 
 
-def _sync(store: Store, cfg: PageConfig, client: Wiki, result: SyncResult) -> None:
+def _diff_link(cfg: PageConfig) -> Callable[[Snapshot, Snapshot], str | None]:
+    def link(old: Snapshot, new: Snapshot) -> str | None:
+        page_id = new.meta.page or cfg.page_id
+        if not page_id or old.version is None or new.version is None:
+            return None
+        return diff_url(cfg, page_id, old.version, new.version)
+
+    return link
+
+
+def _sync(
+    store: Store, cfg: PageConfig, client: Wiki, result: SyncResult, targets: Sequence[Target]
+) -> None:
     name = cfg.name
     snaps = store.snapshots(name)
     known = known_versions(store, name, snaps)
@@ -479,13 +533,21 @@ def _sync(store: Store, cfg: PageConfig, client: Wiki, result: SyncResult) -> No
         result.status = "up to date"
         result.note = f"{name}: up to date ({shown}, same content as {_label(snap)})"
         return
-    result.entries += catch_up_changelog(store, cfg)
+    result.entries += catch_up_changelog(store, cfg, targets)
     if not snaps:
         result.status, result.note = "first", f"{name}: first snapshot {shown} stored"
     else:
         result.status = "stored"
         changed = any(e.new.id == snap.id and e.text for e in result.entries)
         result.note = f"{name}: {shown} stored" + ("" if changed else ", no roadmap changes")
+
+
+def deliver_notifications(store: Store, targets: Sequence[Target]) -> str | None:
+    """Send what the outbox holds (this run's messages and any left by earlier runs).
+
+    Returns a warning line when some could not be delivered (they stay queued), else None.
+    """
+    return Outbox(store.root).deliver(targets, apprise_send).summary()
 
 
 # --------------------------------------------------------------------------- backfill
