@@ -440,14 +440,25 @@ def sync_cmd(
     --exit-code when a roadmap changed, 2 when any page failed (the others are still synced).
     """
     from wikisync.notify import resolve_targets
-    from wikisync.sync import deliver_notifications, live_pages, store_lock, sync_page
+    from wikisync.sync import deliver_notifications, store_lock, sync_pages
+    from wikisync.watch import pages_to_sync
 
-    cfgs = live_pages(app.config, pages)
-    targets = resolve_targets(app.config.notify)
+    config = app.config
+    targets = resolve_targets(config.notify)
     failed = changed = False
     with store_lock(app.store, wait):
-        for cfg in cfgs:
-            result = sync_page(app.store, cfg, targets=targets)
+        found = pages_to_sync(app.store, config, pages)
+        for note in [] if quiet else found.notes:
+            click.echo(note)
+        for error in found.errors:
+            failed = True
+            click.echo(f"wikisync: error: {' '.join(error.split())}", err=True)
+        cfgs = found.pages
+        for cfg, result in zip(
+            cfgs,
+            sync_pages(app.store, cfgs, concurrency=config.concurrency, targets=targets),
+            strict=True,
+        ):
             if not quiet and result.note:
                 click.echo(result.note)
             for entry in result.entries:
@@ -617,6 +628,26 @@ def notify_cmd(app: App, test: bool, pending: bool) -> None:
         failed += not ok
     if failed:
         raise SystemExit(2)
+
+
+@cli.command("pages")
+@click.option(
+    "--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True
+)
+@click.pass_obj
+def pages_cmd(app: App, fmt: str) -> None:
+    """List every configured and discovered page with what the store holds of it.
+
+    Discovered pages ([[watch]]) are listed from what the last sync found: no request is sent.
+
+    \b
+    Examples:
+      wikisync pages
+      wikisync pages --format json | jq '.pages[].name'
+    """
+    from wikisync.pages import list_pages, render_pages
+
+    click.echo(render_pages(list_pages(app.store, app.config), fmt), nl=False)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -40,7 +40,8 @@ _SECRET_MESSAGE = "secrets never go in the config file; name an environment vari
 _NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-_TOP_KEYS = ("store", "page", "notify")
+_TOP_KEYS = ("store", "page", "notify", "watch", "fetch")
+_FETCH_KEYS = ("concurrency",)
 _NOTIFY_KEYS = ("url", "url_env", "pages", "format")
 _STORE_KEYS = ("path",)
 _PAGE_KEYS = (
@@ -94,6 +95,19 @@ class PageConfig:
 
 
 @dataclass(frozen=True)
+class WatchConfig:
+    """A ``[[watch]]``: every page a CQL query finds is synced as a page of its own."""
+
+    name: str
+    cql: str
+    template: PageConfig  # what each discovered page inherits (site, auth, parse, render)
+
+    def page(self, page_id: str) -> PageConfig:
+        """The discovered page ``page_id``: named by the watch and the id (a title can change)."""
+        return replace(self.template, name=f"{self.name}-{page_id}", page_id=page_id)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; ``path`` is the file it came from (None for defaults)."""
 
@@ -101,6 +115,8 @@ class Config:
     pages: dict[str, PageConfig] = field(default_factory=dict)
     path: Path | None = None
     notify: tuple[NotifyConfig, ...] = ()
+    watches: tuple[WatchConfig, ...] = ()
+    concurrency: int = 4  # [fetch] concurrency: pages fetched at once (one budget per site)
 
     def page(self, name: str) -> PageConfig:
         """The configured page, or an error listing the pages that are configured."""
@@ -244,7 +260,59 @@ def config_from_dict(data: dict[str, Any], *, base_dir: Path, path: Path | None 
     if not isinstance(raw_notify, list):
         raise ConfigError("notify: expected a list of [[notify]] tables")
     notify = tuple(_notify(raw, f"notify[{i}]") for i, raw in enumerate(raw_notify))
-    return Config(store_path=store_path, pages=pages, path=path, notify=notify)
+    raw_watch = data.get("watch", [])
+    if isinstance(raw_watch, dict):
+        raw_watch = [raw_watch]
+    if not isinstance(raw_watch, list):
+        raise ConfigError("watch: expected a list of [[watch]] tables")
+    watches = tuple(_watch(raw, f"watch[{i}]", base_dir) for i, raw in enumerate(raw_watch))
+    names = [w.name for w in watches]
+    for w in watches:
+        if names.count(w.name) > 1:
+            raise ConfigError(f"watch: duplicate watch name {w.name!r}")
+    fetch = _table(data, "fetch", "fetch")
+    _check_keys(fetch, _FETCH_KEYS, "fetch")
+    concurrency = fetch.get("concurrency", 4)
+    if (
+        isinstance(concurrency, bool)
+        or not isinstance(concurrency, int)
+        or not 1 <= concurrency <= 16
+    ):
+        raise ConfigError(
+            f"fetch.concurrency: expected a whole number from 1 to 16, got {concurrency!r}"
+        )
+    return Config(
+        store_path=store_path,
+        pages=pages,
+        path=path,
+        notify=notify,
+        watches=watches,
+        concurrency=concurrency,
+    )
+
+
+def _watch(raw: Any, key: str, base_dir: Path) -> WatchConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{key}: expected a table")
+    rest = dict(raw)
+    cql = rest.pop("cql", None)
+    if not isinstance(cql, str) or not cql.strip():
+        raise ConfigError(
+            f'{key}.cql: expected a CQL query (like \'space = "AC" and label = "roadmap"\')'
+        )
+    for k in ("page_id", "space", "title"):
+        if k in rest:
+            raise ConfigError(
+                f"{key}.{k}: a watch finds its pages with cql; use [[page]] for one page"
+            )
+    if rest.get("api") == "mediawiki":
+        raise ConfigError(f"{key}.api: a watch runs a Confluence CQL search; MediaWiki has none")
+    if not isinstance(rest.get("base_url"), str):
+        raise ConfigError(f"{key}.base_url: a watch needs the Confluence base_url")
+    template = _page({**rest, "page_id": "1"}, key, base_dir)
+    return WatchConfig(
+        name=template.name, cql=cql.strip(), template=replace(template, page_id=None)
+    )
 
 
 def _notify(raw: Any, key: str) -> NotifyConfig:

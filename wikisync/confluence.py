@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import parse_qs, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, unquote, unquote_plus, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -81,6 +81,9 @@ AUTH_KINDS = ("none", "basic", "bearer", "netrc", "password")  # password: Media
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MESSAGE_MAX = 200
 _TITLE_CACHE_SIZE = 512
+#: A CQL search that finds more pages than this is not a set of roadmaps (and bounds a loop).
+MAX_SEARCH_RESULTS = 5_000
+MAX_SEARCH_PAGES = 200
 
 
 # --------------------------------------------------------------------------- auth
@@ -518,6 +521,19 @@ def network_reason(
     return f"request failed ({type(e).__name__}); check base_url and the network"
 
 
+def _encode_cursor(url: str) -> str:
+    """``_links.next`` with its ``cursor`` percent-encoded: Cloud hands it back raw, and a raw
+    ``+`` or ``/`` in it would be read as something else."""
+    parts = urlsplit(url)
+    pairs = []
+    for pair in parts.query.split("&"):
+        key, sep, value = pair.partition("=")
+        if key == "cursor":
+            value = quote(unquote(value), safe="")
+        pairs.append(f"{key}{sep}{value}")
+    return urlunsplit(parts._replace(query="&".join(pairs)))
+
+
 def _check_page_id(page_id: str | int) -> str:
     pid = str(page_id).strip()
     if not pid.isdigit():
@@ -697,6 +713,40 @@ class ConfluenceClient:
         if limit is not None and limit < 1:
             raise ConfigError("the page size of a version listing must be at least 1")
         return self._versions(pid, limit)
+
+    def search(self, cql: str, *, limit: int = 100) -> Iterator[tuple[str, str]]:
+        """(page id, title) of every page a CQL query finds (v1 ``content/search``: Cloud and
+        Server/DC alike), following ``_links.next`` with its cursor re-encoded."""
+        what = "the CQL search"
+        url: str | None = f"{self._v1}/content/search"
+        params: dict[str, Any] | None = {"cql": cql, "limit": limit}
+        seen: set[str] = set()
+        found = 0
+        for _ in range(MAX_SEARCH_PAGES):
+            assert url is not None
+            r = self._get(url, params, what)
+            for item in self._list(r, "results"):
+                if not isinstance(item, dict) or item.get("type", "page") != "page":
+                    continue
+                pid, title = item.get("id"), item.get("title")
+                if isinstance(pid, str | int) and str(pid).isdigit() and isinstance(title, str):
+                    found += 1
+                    yield str(pid), title
+            links = r.data.get("_links")
+            nxt = links.get("next") if isinstance(links, dict) else None
+            if not isinstance(nxt, str) or not nxt or found >= MAX_SEARCH_RESULTS:
+                return
+            base = links.get("base") if isinstance(links, dict) else None
+            if not isinstance(base, str) or not base.startswith(self.origin):
+                base = self.base_url
+            url = self._next_url(
+                _encode_cursor(nxt if "://" in nxt else base.rstrip("/") + nxt), self.origin, r
+            )
+            if url in seen:
+                raise self._fail(f"cannot run {what}: the server repeated the page cursor")
+            seen.add(url)
+            params = None
+        raise self._fail(f"cannot run {what}: more than {MAX_SEARCH_PAGES} result pages")
 
     def page_title_for_url(self, url: str) -> str | None:
         """The title of the page a (smart) link points to on this site; None when unknowable."""

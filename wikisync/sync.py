@@ -31,8 +31,10 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -69,6 +71,7 @@ __all__ = [
     "publish_page",
     "store_lock",
     "sync_page",
+    "sync_pages",
 ]
 
 USER_AGENT = f"wikisync/{__version__} (+python-requests)"
@@ -468,21 +471,27 @@ def sync_page(
     *,
     client: Wiki | None = None,
     targets: Sequence[Target] = (),
+    guard: AbstractContextManager[Any] | None = None,
 ) -> SyncResult:
     """Bring one page's snapshots, CHANGELOG, feed and outbox up to date; never raises a
     WikisyncError.
 
-    The caller holds ``store.lock()``. Costs one cheap request when nothing changed.
+    The caller holds ``store.lock()``. Costs one cheap request when nothing changed. With
+    ``guard`` (a lock shared by the threads of ``sync_pages``) only the requests run
+    concurrently: every store read and write happens under it.
     """
     result = SyncResult(page=cfg.name)
     own: Wiki | None = None
+    guard = guard or contextlib.nullcontext()
     try:
-        result.entries += catch_up_changelog(store, cfg, targets)
+        with guard:
+            result.entries += catch_up_changelog(store, cfg, targets)
         if client is None:
             client = own = client_for(cfg)
-        _sync(store, cfg, client, result, targets)
-        if result.changed or not (store.root / cfg.name / FEED_NAME).exists():
-            write_feed(store, cfg.name, render_options(cfg), link=_diff_link(cfg))
+        _sync(store, cfg, client, result, targets, guard)
+        with guard:
+            if result.changed or not (store.root / cfg.name / FEED_NAME).exists():
+                write_feed(store, cfg.name, render_options(cfg), link=_diff_link(cfg))
     except WikisyncError as exc:
         result.status = "error"
         result.error = f"{cfg.name}: {exc}"
@@ -503,11 +512,17 @@ def _diff_link(cfg: PageConfig) -> Callable[[Snapshot, Snapshot], str | None]:
 
 
 def _sync(
-    store: Store, cfg: PageConfig, client: Wiki, result: SyncResult, targets: Sequence[Target]
+    store: Store,
+    cfg: PageConfig,
+    client: Wiki,
+    result: SyncResult,
+    targets: Sequence[Target],
+    guard: AbstractContextManager[Any],
 ) -> None:
     name = cfg.name
-    snaps = store.snapshots(name)
-    known = known_versions(store, name, snaps)
+    with guard:
+        snaps = store.snapshots(name)
+        known = known_versions(store, name, snaps)
     page_id = cfg.page_id or _stored_page_id(snaps)
     if page_id is not None:
         current = client.current_version(page_id)
@@ -526,6 +541,21 @@ def _sync(
         roadmap = parse_document(doc, cfg.parse)
     except ParseError as exc:
         raise ParseError(f"{shown}: {exc}") from None
+    with guard:
+        _store_new(store, cfg, doc, roadmap, snaps, result, targets)
+
+
+def _store_new(
+    store: Store,
+    cfg: PageConfig,
+    doc: Document,
+    roadmap: Roadmap,
+    snaps: list[Snapshot],
+    result: SyncResult,
+    targets: Sequence[Target],
+) -> None:
+    name, version = cfg.name, doc.meta.version
+    shown = f"v{version}" if version is not None else "the current version"
     snap, created = store.put(name, doc, roadmap)
     if not created:
         if version is not None:
@@ -540,6 +570,29 @@ def _sync(
         result.status = "stored"
         changed = any(e.new.id == snap.id and e.text for e in result.entries)
         result.note = f"{name}: {shown} stored" + ("" if changed else ", no roadmap changes")
+
+
+def sync_pages(
+    store: Store,
+    cfgs: Sequence[PageConfig],
+    *,
+    concurrency: int = 4,
+    targets: Sequence[Target] = (),
+) -> Iterator[SyncResult]:
+    """Sync every page, ``concurrency`` at a time; results come in ``cfgs`` order.
+
+    Requests overlap; store reads and writes do not (one lock). A rate limit from a site slows
+    every worker that talks to it (the transport's per-site gate), not only the one it hit.
+    """
+    if concurrency <= 1 or len(cfgs) <= 1:
+        for cfg in cfgs:
+            yield sync_page(store, cfg, targets=targets)
+        return
+    guard = threading.Lock()
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="wikisync-sync") as pool:
+        futures = [pool.submit(sync_page, store, c, targets=targets, guard=guard) for c in cfgs]
+        for fut in futures:
+            yield fut.result()
 
 
 def deliver_notifications(store: Store, targets: Sequence[Target]) -> str | None:
