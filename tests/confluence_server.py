@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -58,6 +59,7 @@ class FakePage:
     id: str
     space_key: str
     versions: list[FakeVersion] = field(default_factory=list)
+    labels: set[str] = field(default_factory=set)
 
     @property
     def current(self) -> FakeVersion:
@@ -565,8 +567,46 @@ class FakeConfluence:
 
     # ----------------------------------------------------------------- v1
 
+    def _search(self, request: Request) -> Response:
+        """``content/search``: a CQL subset (``space = "K"``, ``label = "L"``, joined by and),
+        paged by an opaque cursor that holds ``+``, ``/`` and ``=`` as Cloud's do."""
+        args = request.args
+        cql = args.get("cql", "")
+        spaces = re.findall(r'space\s*=\s*"([^"]*)"', cql)
+        labels = re.findall(r'label\s*=\s*"([^"]*)"', cql)
+        found = [
+            p
+            for _, p in sorted(self.pages.items(), key=lambda kv: int(kv[0]))
+            if all(p.space_key == k for k in spaces) and all(lb in p.labels for lb in labels)
+        ]
+        limit = min(_int(args.get("limit", "25")), self.max_limit or 1000)
+        start = 0
+        if "cursor" in args:
+            cursor = args["cursor"]
+            if not cursor.startswith("+/="):
+                return _v1_error(400, "Bad Request", "cursor is not valid (was it URL-encoded?)")
+            start = int(cursor[3:])
+        chunk = found[start : start + limit]
+        links: dict[str, str] = {"base": self.base_url, "context": self.context}
+        if start + limit < len(found):
+            # Raw, as Cloud sends it: a client that does not encode the cursor loses its "+".
+            links["next"] = (
+                f"/rest/api/content/search?cql={quote(cql)}&limit={limit}&cursor=+/={start + limit}"
+            )
+        results = [
+            {"id": p.id, "type": "page", "status": "current", "title": p.current.title}
+            for p in chunk
+        ]
+        return Response(
+            json.dumps({"results": results, "size": len(results), "_links": links}),
+            200,
+            content_type="application/json",
+        )
+
     def _v1(self, request: Request, route: str) -> Response:
         args = request.args
+        if route == "/content/search" and request.method == "GET":
+            return self._search(request)
         m = re.fullmatch(r"/content/(\d+)", route)
         if m and request.method == "GET":
             page = self.pages.get(m.group(1))

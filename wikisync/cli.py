@@ -734,14 +734,27 @@ def sync_cmd(
       wikisync sync --quiet --wait 60      # from cron
       wikisync sync openedx-roadmap --publish --yes
     """
-    from wikisync.sync import live_pages, store_lock, sync_page
+    from wikisync.notify import resolve_targets
+    from wikisync.sync import deliver_notifications, store_lock, sync_pages
+    from wikisync.watch import pages_to_sync
 
     quiet = app.quiet
-    cfgs = live_pages(app.config, [app.sources.live_page(n).name for n in (*names, *pages)])
+    config = app.config
+    targets = resolve_targets(config.notify)
     failed = changed = False
     with store_lock(app.store, wait):
-        for cfg in cfgs:
-            result = sync_page(app.store, cfg)
+        found = pages_to_sync(app.store, config, (*names, *pages), resolve=app.sources.live_page)
+        for note in [] if quiet else found.notes:
+            click.echo(note)
+        for error in found.errors:
+            failed = True
+            click.echo(_error_line(error), err=True)
+        cfgs = found.pages
+        for cfg, result in zip(
+            cfgs,
+            sync_pages(app.store, cfgs, concurrency=config.concurrency, targets=targets),
+            strict=True,
+        ):
             if not quiet and result.note:
                 click.echo(result.note)
             for entry in result.entries:
@@ -757,6 +770,10 @@ def sync_cmd(
                 failed = True
                 click.echo(_error_line(result.error), err=True)
             changed = changed or result.changed
+        if targets:
+            warning = deliver_notifications(app.store, targets)
+            if warning:
+                click.echo(f"wikisync: warning: {warning}", err=True)
     if failed:
         raise SystemExit(2)
     if exit_code and changed:
@@ -948,6 +965,63 @@ def report_cmd(app: App, name: str | None, page: str | None, out: str) -> None:
     page = app.page(name, page)
     result = write_report(app.store, page, Path(out), app.render_options(page))
     click.echo(result.summary(Path(out)))
+
+
+@cli.command("notify")
+@click.option("--test", "test", is_flag=True, help="Send a test message to every [[notify]] url.")
+@click.option("--pending", is_flag=True, help="List the queued notifications.")
+@click.pass_obj
+def notify_cmd(app: App, test: bool, pending: bool) -> None:
+    """Check the notification channels, or list what is queued for them.
+
+    Sync queues one message per page and channel when it stores roadmap changes, and delivers
+    the queue at the end of every run; a channel that is down keeps its messages queued.
+
+    \b
+    Examples:
+      wikisync notify --test       # one test message to each channel
+      wikisync notify --pending    # what waits for a channel that was down
+    """
+    from wikisync.notify import Outbox, apprise_send, resolve_targets
+
+    if test == pending:
+        raise click.UsageError("give --test or --pending")
+    targets = resolve_targets(app.config.notify)
+    if pending:
+        labels = {t.key: t.label for t in targets}
+        for item in Outbox(app.store.root).pending():
+            label = labels.get(item.target, "(a channel no longer configured)")
+            click.echo(f"{item.message.date}  {item.message.page}  {label}  {item.message.pair}")
+        return
+    if not targets:
+        raise WikisyncError("no [[notify]] channel is configured")
+    failed = 0
+    for t in targets:
+        ok = apprise_send(t, "wikisync test", "wikisync can reach this channel.\n")
+        click.echo(f"{t.label}: {'sent' if ok else 'FAILED'}")
+        failed += not ok
+    if failed:
+        raise SystemExit(2)
+
+
+@cli.command("pages")
+@click.option(
+    "--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True
+)
+@click.pass_obj
+def pages_cmd(app: App, fmt: str) -> None:
+    """List every configured and discovered page with what the store holds of it.
+
+    Discovered pages ([[watch]]) are listed from what the last sync found: no request is sent.
+
+    \b
+    Examples:
+      wikisync pages
+      wikisync pages --format json | jq '.pages[].name'
+    """
+    from wikisync.pages import list_pages, render_pages
+
+    click.echo(render_pages(list_pages(app.store, app.config), fmt), nl=False)
 
 
 def main() -> None:

@@ -13,12 +13,15 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from wikisync.errors import ConfigError
 from wikisync.model import ParseOptions
+
+if TYPE_CHECKING:
+    from wikisync.notify import NotifyConfig
 
 ENV_VAR = "WIKISYNC_CONFIG"
 DEFAULT_FILE = "config.toml"
@@ -38,7 +41,9 @@ _SECRET_MESSAGE = "secrets never go in the config file; name an environment vari
 _NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-_TOP_KEYS = ("store", "page")
+_TOP_KEYS = ("store", "page", "notify", "watch", "fetch")
+_FETCH_KEYS = ("concurrency",)
+_NOTIFY_KEYS = ("url", "url_env", "pages", "format")
 _STORE_KEYS = ("path",)
 _PAGE_KEYS = (
     "name",
@@ -93,12 +98,28 @@ class PageConfig:
 
 
 @dataclass(frozen=True)
+class WatchConfig:
+    """A ``[[watch]]``: every page a CQL query finds is synced as a page of its own."""
+
+    name: str
+    cql: str
+    template: PageConfig  # what each discovered page inherits (site, auth, parse, render)
+
+    def page(self, page_id: str) -> PageConfig:
+        """The discovered page ``page_id``: named by the watch and the id (a title can change)."""
+        return replace(self.template, name=f"{self.name}-{page_id}", page_id=page_id)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; ``path`` is the file it came from (None for defaults)."""
 
     store_path: Path
     pages: dict[str, PageConfig] = field(default_factory=dict)
     path: Path | None = None
+    notify: tuple[NotifyConfig, ...] = ()
+    watches: tuple[WatchConfig, ...] = ()
+    concurrency: int = 4  # [fetch] concurrency: pages fetched at once (one budget per site)
 
     def page(self, name: str) -> PageConfig:
         """The configured page, or an error listing the pages that are configured."""
@@ -236,7 +257,89 @@ def config_from_dict(data: dict[str, Any], *, base_dir: Path, path: Path | None 
         if page.name in pages:
             raise ConfigError(f"{key}.name: duplicate page name {page.name!r}")
         pages[page.name] = page
-    return Config(store_path=store_path, pages=pages, path=path)
+    raw_notify = data.get("notify", [])
+    if isinstance(raw_notify, dict):
+        raw_notify = [raw_notify]
+    if not isinstance(raw_notify, list):
+        raise ConfigError("notify: expected a list of [[notify]] tables")
+    notify = tuple(_notify(raw, f"notify[{i}]") for i, raw in enumerate(raw_notify))
+    raw_watch = data.get("watch", [])
+    if isinstance(raw_watch, dict):
+        raw_watch = [raw_watch]
+    if not isinstance(raw_watch, list):
+        raise ConfigError("watch: expected a list of [[watch]] tables")
+    watches = tuple(_watch(raw, f"watch[{i}]", base_dir) for i, raw in enumerate(raw_watch))
+    names = [w.name for w in watches]
+    for w in watches:
+        if names.count(w.name) > 1:
+            raise ConfigError(f"watch: duplicate watch name {w.name!r}")
+    fetch = _table(data, "fetch", "fetch")
+    _check_keys(fetch, _FETCH_KEYS, "fetch")
+    concurrency = fetch.get("concurrency", 4)
+    if (
+        isinstance(concurrency, bool)
+        or not isinstance(concurrency, int)
+        or not 1 <= concurrency <= 16
+    ):
+        raise ConfigError(
+            f"fetch.concurrency: expected a whole number from 1 to 16, got {concurrency!r}"
+        )
+    return Config(
+        store_path=store_path,
+        pages=pages,
+        path=path,
+        notify=notify,
+        watches=watches,
+        concurrency=concurrency,
+    )
+
+
+def _watch(raw: Any, key: str, base_dir: Path) -> WatchConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{key}: expected a table")
+    rest = dict(raw)
+    cql = rest.pop("cql", None)
+    if not isinstance(cql, str) or not cql.strip():
+        raise ConfigError(
+            f'{key}.cql: expected a CQL query (like \'space = "AC" and label = "roadmap"\')'
+        )
+    for k in ("page_id", "space", "title"):
+        if k in rest:
+            raise ConfigError(
+                f"{key}.{k}: a watch finds its pages with cql; use [[page]] for one page"
+            )
+    if rest.get("api") == "mediawiki":
+        raise ConfigError(f"{key}.api: a watch runs a Confluence CQL search; MediaWiki has none")
+    if not isinstance(rest.get("base_url"), str):
+        raise ConfigError(f"{key}.base_url: a watch needs the Confluence base_url")
+    template = _page({**rest, "page_id": "1"}, key, base_dir)
+    return WatchConfig(
+        name=template.name, cql=cql.strip(), template=replace(template, page_id=None)
+    )
+
+
+def _notify(raw: Any, key: str) -> NotifyConfig:
+    from wikisync.notify import FORMATS, NotifyConfig
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{key}: expected a table")
+    _check_keys(raw, _NOTIFY_KEYS, key)
+    url = _opt_str(raw, "url", key)
+    url_env = _opt_str(raw, "url_env", key)
+    if (url is None) == (url_env is None):
+        raise ConfigError(f"{key}: give url, or url_env naming a variable that holds it (one)")
+    if url_env is not None:
+        url_env = _env_name(raw, "url_env", key, "SLACK_URL")
+    if url is not None and not re.match(r"[a-z][a-z0-9+.-]*://", url):
+        raise ConfigError(f"{key}.url: expected an Apprise URL (scheme://…), got {url!r}")
+    pages = raw.get("pages", ["*"])
+    if isinstance(pages, str):
+        pages = [pages]
+    if not isinstance(pages, list) or not pages or not all(isinstance(p, str) for p in pages):
+        raise ConfigError(f"{key}.pages: expected a list of page-name globs, got {_show(pages)}")
+    return NotifyConfig(
+        url=url, url_env=url_env, pages=tuple(pages), format=_choice(raw, "format", key, FORMATS)
+    )
 
 
 # --------------------------------------------------------------------------- validation

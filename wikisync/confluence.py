@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, unquote_plus, urlsplit
+from urllib.parse import parse_qs, quote, unquote, unquote_plus, urlsplit, urlunsplit
 
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
@@ -54,6 +54,7 @@ from wikisync.http import (
     warn_plain_http,
 )
 from wikisync.model import Document, SourceMeta
+from wikisync.parse import needs_view
 
 __all__ = [
     "Auth",
@@ -79,6 +80,9 @@ MAX_VERSIONS = 100_000
 MAX_LISTING_PAGES = 2_000
 _MESSAGE_MAX = 200
 _TITLE_CACHE_SIZE = 512
+#: A CQL search that finds more pages than this is not a set of roadmaps (and bounds a loop).
+MAX_SEARCH_RESULTS = 5_000
+MAX_SEARCH_PAGES = 200
 
 
 # --------------------------------------------------------------------------- auth
@@ -316,6 +320,19 @@ def _cursor(url: str) -> str:
     return url
 
 
+def _encode_cursor(url: str) -> str:
+    """``_links.next`` with its ``cursor`` percent-encoded: Cloud hands it back raw, and a raw
+    ``+`` or ``/`` in it would be read as something else."""
+    parts = urlsplit(url)
+    pairs = []
+    for pair in parts.query.split("&"):
+        key, sep, value = pair.partition("=")
+        if key == "cursor":
+            value = quote(unquote(value), safe="")
+        pairs.append(f"{key}{sep}{value}")
+    return urlunsplit(parts._replace(query="&".join(pairs)))
+
+
 def _check_page_id(page_id: str | int) -> str:
     pid = str(page_id).strip()
     if not pid.isdigit():
@@ -511,6 +528,40 @@ class ConfluenceClient:
             raise ConfigError("the page size of a version listing must be at least 1")
         return self._versions(pid, limit)
 
+    def search(self, cql: str, *, limit: int = 100) -> Iterator[tuple[str, str]]:
+        """(page id, title) of every page a CQL query finds (v1 ``content/search``: Cloud and
+        Server/DC alike), following ``_links.next`` with its cursor re-encoded."""
+        what = "the CQL search"
+        url: str | None = f"{self._v1}/content/search"
+        params: dict[str, Any] | None = {"cql": cql, "limit": limit}
+        seen: set[str] = set()
+        found = 0
+        for _ in range(MAX_SEARCH_PAGES):
+            assert url is not None
+            r = self._get(url, params, what)
+            for item in self._list(r, "results"):
+                if not isinstance(item, dict) or item.get("type", "page") != "page":
+                    continue
+                pid, title = item.get("id"), item.get("title")
+                if isinstance(pid, str | int) and str(pid).isdigit() and isinstance(title, str):
+                    found += 1
+                    yield str(pid), title
+            links = r.data.get("_links")
+            nxt = links.get("next") if isinstance(links, dict) else None
+            if not isinstance(nxt, str) or not nxt or found >= MAX_SEARCH_RESULTS:
+                return
+            base = links.get("base") if isinstance(links, dict) else None
+            if not isinstance(base, str) or not base.startswith(self.origin):
+                base = self.base_url
+            url = self._next_url(
+                _encode_cursor(nxt if "://" in nxt else base.rstrip("/") + nxt), self.origin, r
+            )
+            if url in seen:
+                raise self._fail(f"cannot run {what}: the server repeated the page cursor")
+            seen.add(url)
+            params = None
+        raise self._fail(f"cannot run {what}: more than {MAX_SEARCH_PAGES} result pages")
+
     def page_title_for_url(self, url: str) -> str | None:
         """The title of the page a (smart) link points to on this site; None when unknowable."""
         parts = urlsplit(url.strip())
@@ -606,9 +657,11 @@ class ConfluenceClient:
         s = self._get(url, params, what)
         storage = self._str(s, "body.storage.value")
         number = self._version(s, "version.number")
-        # Pin the view to the version just read: the page may be saved between the two calls.
-        v = self._get(url, {"body-format": "view", "version": number}, what)
-        view = self._str(v, "body.view.value")
+        bodies = {"storage": storage}
+        if needs_view(storage):
+            # Pin the view to the version just read: the page may be saved between the calls.
+            v = self._get(url, {"body-format": "view", "version": number}, what)
+            bodies["view"] = self._str(v, "body.view.value")
         ver = s.data["version"]
         meta = SourceMeta(
             page=pid,
@@ -620,7 +673,7 @@ class ConfluenceClient:
             url=self._webui(s.data),
             source="v2",
         )
-        return Document(bodies={"storage": storage, "view": view}, meta=meta)
+        return Document(bodies=bodies, meta=meta)
 
     def _page_by_title_v2(self, space: str, title: str, version: int | None) -> Document:
         what = f"page {title!r} in space {space}"
@@ -748,7 +801,9 @@ class ConfluenceClient:
 
     def _doc_v1(self, r: _Reply, pid: str) -> Document:
         storage = self._str(r, "body.storage.value")
-        view = self._str(r, "body.view.value")
+        bodies = {"storage": storage}
+        if needs_view(storage):  # the same bodies v2 keeps, so both APIs store one snapshot
+            bodies["view"] = self._str(r, "body.view.value")
         number = self._version(r, "version.number")
         ver = r.data["version"]
         meta = SourceMeta(
@@ -761,7 +816,7 @@ class ConfluenceClient:
             url=self._webui(r.data),
             source="v1",
         )
-        return Document(bodies={"storage": storage, "view": view}, meta=meta)
+        return Document(bodies=bodies, meta=meta)
 
     def _iter_v1(self, pid: str, limit: int | None) -> Iterator[VersionInfo]:
         what = f"versions of page {pid}"

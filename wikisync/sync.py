@@ -30,10 +30,12 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from wikisync import __version__
 from wikisync._faults import point
@@ -41,13 +43,15 @@ from wikisync.config import Config, PageConfig
 from wikisync.confluence import BadServerValue
 from wikisync.diff import diff_roadmaps
 from wikisync.errors import ConfigError, FetchError, ParseError, StoreError, WikisyncError
+from wikisync.feed import write_feed
 from wikisync.http import MAX_URL_BYTES, get_url
 from wikisync.model import ChangeSet, Document, Roadmap, VersionRef
+from wikisync.notify import Message, Outbox, Target, apprise_send
 from wikisync.parse import parse_document
 from wikisync.publish import PublishResult, publish
 from wikisync.render import RenderOptions, render_changes
 from wikisync.store import CHANGELOG_NAME, TMP_PREFIX, Snapshot, Store, validate_page_name
-from wikisync.wikis import Wiki, open_wiki
+from wikisync.wikis import Wiki, diff_url, open_wiki
 
 __all__ = [
     "BackfillResult",
@@ -56,6 +60,7 @@ __all__ = [
     "backfill",
     "catch_up_changelog",
     "client_for",
+    "deliver_notifications",
     "fetch_document",
     "http_get",
     "known_versions",
@@ -65,6 +70,7 @@ __all__ = [
     "publish_page",
     "store_lock",
     "sync_page",
+    "sync_pages",
 ]
 
 log = logging.getLogger("wikisync.sync")
@@ -260,9 +266,10 @@ def _changelog_text(store: Store, page: str) -> str:
 
 def _entry(
     cfg: PageConfig, old: Snapshot, new: Snapshot, old_rm: Roadmap, new_rm: Roadmap
-) -> Entry:
+) -> tuple[Entry, ChangeSet | None]:
     changes = diff_roadmaps(old_rm, new_rm)
     text = ""
+    cs = None
     if changes:
         cs = ChangeSet(
             old=old.version_ref(),
@@ -273,11 +280,38 @@ def _entry(
             new_roadmap=new_rm,
         )
         text = render_changes(cs, "text", render_options(cfg)).strip()
-    return Entry(cfg.name, old, new, len(changes), text)
+    return Entry(cfg.name, old, new, len(changes), text), cs
 
 
-def catch_up_changelog(store: Store, cfg: PageConfig) -> list[Entry]:
+def _message(cfg: PageConfig, entry: Entry, cs: ChangeSet) -> Message:
+    """What a notification says about ``entry``: title, entry, links to the page and the diff."""
+    meta = entry.new.meta
+    title = meta.title or cfg.name
+    links: list[tuple[str, str]] = []
+    page_id = meta.page or cfg.page_id
+    if page_id and entry.old.version is not None and entry.new.version is not None:
+        url = diff_url(cfg, page_id, entry.old.version, entry.new.version)
+        if url:
+            links.append((f"changes v{entry.old.version} → v{entry.new.version}", url))
+    return Message(
+        page=cfg.name,
+        pair=f"{entry.old.id}..{entry.new.id}",
+        title=f"Roadmap changed: {title}",
+        date=cs.date,
+        text=entry.text + "\n",
+        markdown=render_changes(cs, "markdown", render_options(cfg)),
+        url=meta.url,
+        links=tuple(links),
+    )
+
+
+def catch_up_changelog(
+    store: Store, cfg: PageConfig, targets: Sequence[Target] = ()
+) -> list[Entry]:
     """Append the entries missing since the newest marked snapshot; returns what it appended.
+
+    An entry with changes is queued for each notification target that wants the page before
+    it is appended: a run killed in between queues the same message (same file) again.
 
     With no marker at all (a page first stored by ``snapshot``/``backfill``, or a first sync
     killed before its marker) the CHANGELOG starts at the latest snapshot: older history is
@@ -304,7 +338,9 @@ def catch_up_changelog(store: Store, cfg: PageConfig) -> list[Entry]:
     for old, new in itertools.pairwise(snaps[last:]):
         new_rm = store.roadmap(new)
         if (old.id, new.id) not in recorded:
-            entry = _entry(cfg, old, new, old_rm or store.roadmap(old), new_rm)
+            entry, cs = _entry(cfg, old, new, old_rm or store.roadmap(old), new_rm)
+            if cs is not None and targets:
+                Outbox(store.root).enqueue(_message(cfg, entry, cs), targets)
             marker = f"<!-- wikisync: {old.id}..{new.id} -->"
             store.append_changelog(page, f"{marker}\n{entry.text}" if entry.text else marker)
             entries.append(entry)
@@ -331,19 +367,33 @@ class SyncResult:
         return any(e.text for e in self.entries)
 
 
-def sync_page(store: Store, cfg: PageConfig, *, client: Wiki | None = None) -> SyncResult:
-    """Bring one page's snapshots and CHANGELOG up to date; never raises a WikisyncError.
+def sync_page(
+    store: Store,
+    cfg: PageConfig,
+    *,
+    client: Wiki | None = None,
+    targets: Sequence[Target] = (),
+    guard: AbstractContextManager[Any] | None = None,
+) -> SyncResult:
+    """Bring one page's snapshots, CHANGELOG, feed and outbox up to date; never raises a
+    WikisyncError.
 
-    The caller holds ``store.lock()``. Costs one cheap request when nothing changed.
+    The caller holds ``store.lock()``. Costs one cheap request when nothing changed. With
+    ``guard`` (a lock shared by the threads of ``sync_pages``) only the requests run
+    concurrently: every store read and write happens under it.
     """
     result = SyncResult(page=cfg.name)
     own: Wiki | None = None
+    guard = guard or contextlib.nullcontext()
     point("sync:start")
     try:
-        result.entries += catch_up_changelog(store, cfg)
+        with guard:
+            result.entries += catch_up_changelog(store, cfg, targets)
         if client is None:
             client = own = client_for(cfg)
-        _sync(store, cfg, client, result)
+        _sync(store, cfg, client, result, targets, guard)
+        with guard:
+            write_feed(store, cfg.name, render_options(cfg), link=_diff_link(cfg))
     except WikisyncError as exc:
         result.status = "error"
         result.error = f"{cfg.name}: {exc}"
@@ -354,10 +404,28 @@ def sync_page(store: Store, cfg: PageConfig, *, client: Wiki | None = None) -> S
     return result
 
 
-def _sync(store: Store, cfg: PageConfig, client: Wiki, result: SyncResult) -> None:
+def _diff_link(cfg: PageConfig) -> Callable[[Snapshot, Snapshot], str | None]:
+    def link(old: Snapshot, new: Snapshot) -> str | None:
+        page_id = new.meta.page or cfg.page_id
+        if not page_id or old.version is None or new.version is None:
+            return None
+        return diff_url(cfg, page_id, old.version, new.version)
+
+    return link
+
+
+def _sync(
+    store: Store,
+    cfg: PageConfig,
+    client: Wiki,
+    result: SyncResult,
+    targets: Sequence[Target],
+    guard: AbstractContextManager[Any],
+) -> None:
     name = cfg.name
-    snaps = store.snapshots(name)
-    known = known_versions(store, name, snaps)
+    with guard:
+        snaps = store.snapshots(name)
+        known = known_versions(store, name, snaps)
     page_id = cfg.page_id or _stored_page_id(snaps)
     if page_id is not None:
         current = client.current_version(page_id)
@@ -379,6 +447,21 @@ def _sync(store: Store, cfg: PageConfig, client: Wiki, result: SyncResult) -> No
     except ParseError as exc:
         raise ParseError(f"{shown}: {exc}") from None
     point("sync:parsed")
+    with guard:
+        _store_new(store, cfg, doc, roadmap, snaps, result, targets)
+
+
+def _store_new(
+    store: Store,
+    cfg: PageConfig,
+    doc: Document,
+    roadmap: Roadmap,
+    snaps: list[Snapshot],
+    result: SyncResult,
+    targets: Sequence[Target],
+) -> None:
+    name, version = cfg.name, doc.meta.version
+    shown = f"v{version}" if version is not None else "the current version"
     snap, created = store.put(name, doc, roadmap)
     if not created:
         if version is not None:
@@ -387,13 +470,44 @@ def _sync(store: Store, cfg: PageConfig, client: Wiki, result: SyncResult) -> No
         result.note = f"{name}: up to date ({shown}, same content as {_label(snap)})"
         return
     point("sync:stored")
-    result.entries += catch_up_changelog(store, cfg)
+    result.entries += catch_up_changelog(store, cfg, targets)
     if not snaps:
         result.status, result.note = "first", f"{name}: first snapshot {shown} stored"
     else:
         result.status = "stored"
         changed = any(e.new.id == snap.id and e.text for e in result.entries)
         result.note = f"{name}: {shown} stored" + ("" if changed else ", no roadmap changes")
+
+
+def sync_pages(
+    store: Store,
+    cfgs: Sequence[PageConfig],
+    *,
+    concurrency: int = 4,
+    targets: Sequence[Target] = (),
+) -> Iterator[SyncResult]:
+    """Sync every page, ``concurrency`` at a time; results come in ``cfgs`` order.
+
+    Requests overlap; store reads and writes do not (one lock). A rate limit from a site slows
+    every worker that talks to it (the transport's per-site gate), not only the one it hit.
+    """
+    if concurrency <= 1 or len(cfgs) <= 1:
+        for cfg in cfgs:
+            yield sync_page(store, cfg, targets=targets)
+        return
+    guard = threading.Lock()
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="wikisync-sync") as pool:
+        futures = [pool.submit(sync_page, store, c, targets=targets, guard=guard) for c in cfgs]
+        for fut in futures:
+            yield fut.result()
+
+
+def deliver_notifications(store: Store, targets: Sequence[Target]) -> str | None:
+    """Send what the outbox holds (this run's messages and any left by earlier runs).
+
+    Returns a warning line when some could not be delivered (they stay queued), else None.
+    """
+    return Outbox(store.root).deliver(targets, apprise_send).summary()
 
 
 # --------------------------------------------------------------------------- backfill

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from wikisync.confluence import VersionInfo
     from wikisync.model import Document
 
-__all__ = ["Wiki", "open_wiki", "response_cap"]
+__all__ = ["Wiki", "diff_url", "open_wiki", "response_cap"]
 
 
 class Wiki(Protocol):
@@ -87,3 +87,15 @@ def open_wiki(cfg: PageConfig, *, environ: Mapping[str, str] | None = None) -> W
     from wikisync.confluence import ConfluenceClient
 
     return ConfluenceClient(cfg.base_url, auth, api=cfg.api, timeout=timeout, retries=cfg.retries)
+
+
+def diff_url(cfg: PageConfig, page_id: str, old: int, new: int) -> str | None:
+    """The wiki's own page that compares two versions, for people following a link."""
+    if not cfg.base_url:
+        return None
+    from urllib.parse import urlencode
+
+    if cfg.api == "mediawiki":
+        return f"{cfg.base_url}/index.php?{urlencode({'diff': new, 'oldid': old})}"
+    query = urlencode({"pageId": page_id, "originalVersion": old, "revisedVersion": new})
+    return f"{cfg.base_url}/pages/diffpagesbyversion.action?{query}"
