@@ -140,7 +140,7 @@ def test_parallel_equals_one_by_one(fake: FakeConfluence, tmp_path: Path) -> Non
     assert run(one, "backfill", "--jobs", "1")[0] == 0
     assert run(four, "backfill", "--jobs", "4")[0] == 0
     a, b = state(tmp_path / "a" / "store"), state(tmp_path / "b" / "store")
-    assert a.keys() == b.keys() and len(a) == 4 * N  # meta, roadmap, storage, view
+    assert a.keys() == b.keys() and len(a) == 3 * N  # meta, roadmap, storage (no view needed)
     for key in a:
         if key.endswith("meta.json"):
             sa, sb = dict(a[key]), dict(b[key])  # type: ignore[call-overload]

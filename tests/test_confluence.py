@@ -101,11 +101,12 @@ def make(waits: list[float]) -> Iterator[Make]:
 # --------------------------------------------------------------------------- page fetch
 
 
-def test_v2_page_fetch_storage_view_and_meta(fake: FakeConfluence, make: Make) -> None:
+def test_v2_page_fetch_storage_and_meta(fake: FakeConfluence, make: Make) -> None:
     c = make(fake.base_url, cloud=True)
     assert c.api == "v2"
     doc = c.page(PID)
-    assert doc.bodies == {"storage": STORAGE, "view": VIEW}
+    # No smart link and no mention: the view body would add nothing, so it is not fetched.
+    assert doc.bodies == {"storage": STORAGE}
     m = doc.meta
     assert (m.page, m.title, m.version, m.source) == (PID, TITLE, 3, "v2")
     assert m.when == "2021-01-18T09:30:00.000Z"
@@ -113,10 +114,21 @@ def test_v2_page_fetch_storage_view_and_meta(fake: FakeConfluence, make: Make) -
     assert m.message == "Moved “X” to Q3"
     assert m.url == f"{fake.base_url}/spaces/AC/pages/{PID}/FY21-22+Architecture+User+Story+Roadmap"
     got = [(s.path, s.args) for s in fake.requests]
+    assert got == [(f"/wiki/api/v2/pages/{PID}", {"body-format": "storage"})]
+
+
+def test_v2_page_fetches_the_view_for_mentions(fake: FakeConfluence, make: Make) -> None:
+    mention = STORAGE.replace(
+        "Toggle Docs", 'Toggle Docs <ac:link><ri:user ri:account-id="acc-9"/></ac:link>'
+    )
+    fake.add_version(PID, mention, VIEW)
+    doc = make(fake.base_url, cloud=True).page(PID)
+    assert doc.bodies == {"storage": mention, "view": VIEW}
+    got = [(s.path, s.args) for s in fake.requests]
     assert got == [
         (f"/wiki/api/v2/pages/{PID}", {"body-format": "storage"}),
         # the view is pinned to the version the storage body came from
-        (f"/wiki/api/v2/pages/{PID}", {"body-format": "view", "version": "3"}),
+        (f"/wiki/api/v2/pages/{PID}", {"body-format": "view", "version": "4"}),
     ]
 
 
@@ -124,7 +136,7 @@ def test_v1_page_fetch_in_one_request(fake: FakeConfluence, make: Make) -> None:
     c = make(fake.base_url, cloud=False)
     assert c.api == "v1"
     doc = c.page(int(PID))
-    assert doc.bodies == {"storage": STORAGE, "view": VIEW}
+    assert doc.bodies == {"storage": STORAGE}  # no link or mention: no view
     m = doc.meta
     assert (m.page, m.title, m.version, m.author, m.source) == (PID, TITLE, 3, "Cy", "v1")
     assert m.when == "2021-01-18T09:30:00.000Z"
@@ -149,7 +161,7 @@ def test_by_space_and_title_v2(fake: FakeConfluence, make: Make) -> None:
 
 def test_by_space_and_title_v1(fake: FakeConfluence, make: Make) -> None:
     doc = make(fake.base_url, cloud=False).page(space="AC", title=TITLE)
-    assert doc.meta.page == PID and doc.bodies == {"storage": STORAGE, "view": VIEW}
+    assert doc.meta.page == PID and doc.bodies == {"storage": STORAGE}
     assert len(fake.requests) == 1
     assert fake.requests[0].args["spaceKey"] == "AC"
 
@@ -165,7 +177,7 @@ def test_missing_title_is_a_clear_fetch_error(
 @pytest.mark.parametrize("cloud", [True, False])
 def test_historical_version(fake: FakeConfluence, make: Make, cloud: bool) -> None:
     doc = make(fake.base_url, cloud=cloud).page(PID, version=1)
-    assert doc.bodies == {"storage": "<p>v1</p>", "view": "<p>v1 view</p>"}
+    assert doc.bodies == {"storage": "<p>v1</p>"}  # no link, no mention: no view needed
     assert doc.meta.version == 1
     assert doc.meta.message == "first"
     assert doc.meta.author == ("acc-1" if cloud else "Ann")

@@ -63,6 +63,7 @@ from urllib3.util.retry import Retry
 from wikisync import __version__
 from wikisync.errors import ConfigError, FetchError, WikiHTTPError
 from wikisync.model import Document, SourceMeta
+from wikisync.parse import needs_view
 
 __all__ = [
     "Auth",
@@ -843,9 +844,11 @@ class ConfluenceClient:
         s = self._get(url, params, what)
         storage = self._str(s, "body.storage.value")
         number = self._int(s, "version.number")
-        # Pin the view to the version just read: the page may be saved between the two calls.
-        v = self._get(url, {"body-format": "view", "version": number}, what)
-        view = self._str(v, "body.view.value")
+        bodies = {"storage": storage}
+        if needs_view(storage):
+            # Pin the view to the version just read: the page may be saved between the calls.
+            v = self._get(url, {"body-format": "view", "version": number}, what)
+            bodies["view"] = self._str(v, "body.view.value")
         ver = s.data["version"]
         meta = SourceMeta(
             page=pid,
@@ -857,7 +860,7 @@ class ConfluenceClient:
             url=self._webui(s.data),
             source="v2",
         )
-        return Document(bodies={"storage": storage, "view": view}, meta=meta)
+        return Document(bodies=bodies, meta=meta)
 
     def _page_by_title_v2(self, space: str, title: str, version: int | None) -> Document:
         what = f"page {title!r} in space {space}"
@@ -963,7 +966,9 @@ class ConfluenceClient:
 
     def _doc_v1(self, r: _Reply, pid: str) -> Document:
         storage = self._str(r, "body.storage.value")
-        view = self._str(r, "body.view.value")
+        bodies = {"storage": storage}
+        if needs_view(storage):  # the same bodies v2 keeps, so both APIs store one snapshot
+            bodies["view"] = self._str(r, "body.view.value")
         number = self._int(r, "version.number")
         ver = r.data["version"]
         meta = SourceMeta(
@@ -976,7 +981,7 @@ class ConfluenceClient:
             url=self._webui(r.data),
             source="v1",
         )
-        return Document(bodies={"storage": storage, "view": view}, meta=meta)
+        return Document(bodies=bodies, meta=meta)
 
     def _iter_v1(self, pid: str, limit: int | None) -> Iterator[VersionInfo]:
         what = f"versions of page {pid}"

@@ -24,6 +24,7 @@ from wikisync.store import Snapshot, Store
 __all__ = ["FEED_NAME", "MAX_ENTRIES", "FeedEntry", "feed_entries", "render_feed", "write_feed"]
 
 FEED_NAME = "feed.atom"
+FEED_MARK = ".wikisync-feed"
 MAX_ENTRIES = 50
 #: Pairs looked at, newest first, to find MAX_ENTRIES with changes (a bound for long histories).
 MAX_PAIRS = 2_000
@@ -125,27 +126,40 @@ def write_feed(
     options: RenderOptions | None = None,
     *,
     link: Callable[[Snapshot, Snapshot], str | None] = lambda _old, _new: None,
+    force: bool = False,
 ) -> bool:
-    """Rewrite ``NAME/feed.atom`` when its bytes change; True when it was written."""
+    """Rewrite ``NAME/feed.atom`` unless it already covers the newest snapshot (``force``: in
+    any case); True when it was written.
+
+    ``NAME/.wikisync-feed`` records the snapshot the feed was built up to, written after the
+    feed: a run that stopped in between leaves it stale, and the next run rewrites the feed.
+    """
     from wikisync.store import _replace_file
 
     snaps = store.snapshots(page)
     if not snaps:
         return False
     latest = snaps[-1]
+    mark = store.root / page / FEED_MARK
+    path = store.root / page / FEED_NAME
+    try:
+        if not force and path.exists() and mark.read_text(encoding="ascii").strip() == latest.id:
+            return False
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
     title = latest.meta.title or page
     data = render_feed(
         page, title, feed_entries(store, page, options, link=link), page_url=latest.meta.url
     )
-    path = store.root / page / FEED_NAME
-    if path.is_symlink():
+    if path.is_symlink() or mark.is_symlink():
         from wikisync.errors import StoreError
 
         raise StoreError(f"{path} is a symlink: refusing to write through it")
     try:
-        if path.read_bytes() == data:
-            return False
+        same = path.read_bytes() == data
     except FileNotFoundError:
-        pass
-    _replace_file(path, data)
-    return True
+        same = False
+    if not same:
+        _replace_file(path, data)
+    _replace_file(mark, f"{latest.id}\n".encode("ascii"))
+    return not same

@@ -45,7 +45,7 @@ from wikisync.config import Config, PageConfig
 from wikisync.confluence import DeadlineAdapter, deadline
 from wikisync.diff import diff_roadmaps
 from wikisync.errors import ConfigError, FetchError, ParseError, StoreError, WikisyncError
-from wikisync.feed import FEED_NAME, write_feed
+from wikisync.feed import write_feed
 from wikisync.model import ChangeSet, Document, Roadmap, VersionRef
 from wikisync.notify import Message, Outbox, Target, apprise_send
 from wikisync.parse import parse_document
@@ -490,8 +490,7 @@ def sync_page(
             client = own = client_for(cfg)
         _sync(store, cfg, client, result, targets, guard)
         with guard:
-            if result.changed or not (store.root / cfg.name / FEED_NAME).exists():
-                write_feed(store, cfg.name, render_options(cfg), link=_diff_link(cfg))
+            write_feed(store, cfg.name, render_options(cfg), link=_diff_link(cfg))
     except WikisyncError as exc:
         result.status = "error"
         result.error = f"{cfg.name}: {exc}"
