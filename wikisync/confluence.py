@@ -48,6 +48,7 @@ from wikisync.http import (
     Transport,
     TransportError,
     deadline,
+    gate_for,
     origin_of,
     retry_after_seconds,
     safe_url,
@@ -462,6 +463,7 @@ class ConfluenceClient:
             auth=self._auth,
             credentials_origin=origin_of(self.origin),
             session=session,
+            gate=gate_for(self.origin),
         )
         self.session = self.transport.session
         self._titles: OrderedDict[str, str | None] = OrderedDict()

@@ -393,6 +393,49 @@ def retry_after_seconds(
     return None
 
 
+class SiteGate:
+    """One politeness budget per site, shared by every client and thread that talks to it.
+
+    When a site answers one worker with ``Retry-After`` (or a 429 whose wait it names), every
+    worker's next request to that site waits until then: concurrency must not turn one
+    server's "slow down" into four times the requests.
+    """
+
+    def __init__(self) -> None:
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    def hold(self, seconds: float) -> None:
+        """Ask every request to this site to wait ``seconds`` from now (the longest ask wins)."""
+        if seconds > 0:
+            with self._lock:
+                self._until = max(self._until, time.monotonic() + seconds)
+
+    def wait(self, sleep: Callable[[float], None] = time.sleep) -> float:
+        """Wait (with the caller's ``sleep``) until the site may be asked again; returns the
+        seconds waited."""
+        with self._lock:
+            remaining = self._until - time.monotonic()
+        if remaining <= 0:
+            return 0.0
+        sleep(remaining)
+        return remaining
+
+
+_gates: dict[str, SiteGate] = {}
+_gates_lock = threading.Lock()
+
+
+def gate_for(url: str) -> SiteGate:
+    """The gate of ``url``'s site (scheme, host and port), made on first use."""
+    key = origin_of(url)
+    with _gates_lock:
+        gate = _gates.get(key)
+        if gate is None:
+            gate = _gates[key] = SiteGate()
+        return gate
+
+
 class PoliteRetry(Retry):
     """urllib3 ``Retry`` with Atlassian's advice: jittered backoff, X-RateLimit-Reset, a wait cap.
 
@@ -405,15 +448,18 @@ class PoliteRetry(Retry):
         *args: Any,
         max_wait: float = 60.0,
         sleep_fn: Callable[[float], None] = time.sleep,
+        gate: SiteGate | None = None,
         **kw: Any,
     ) -> None:
         super().__init__(*args, **kw)
         self.max_wait = max_wait
         self.sleep_fn = sleep_fn
+        self.gate = gate
 
     def new(self, **kw: Any) -> Self:
         kw.setdefault("max_wait", self.max_wait)
         kw.setdefault("sleep_fn", self.sleep_fn)
+        kw.setdefault("gate", self.gate)
         return super().new(**kw)
 
     def get_retry_after(self, response: Any) -> float | None:
@@ -472,6 +518,8 @@ class PoliteRetry(Retry):
             wait = self.get_backoff_time()
         wait = min(wait, self.max_wait)
         if wait > 0:
+            if self.gate is not None and response is not None:
+                self.gate.hold(wait)  # the site asked: every worker on it waits, not just this one
             log.debug("retrying in %.2f s", wait)
             self.sleep_fn(wait)
 
@@ -511,8 +559,14 @@ class Transport:
         auth: AuthBase | None = None,
         credentials_origin: str | None = None,
         session: requests.Session | None = None,
+        gate: SiteGate | None = None,
     ) -> None:
+        """``gate``: the site's shared politeness budget (``gate_for``); None for none."""
         self.timeout = timeout
+        self.gate = gate
+        if gate is not None and isinstance(retry, PoliteRetry):
+            retry = retry.new(gate=gate)
+        self._retry = retry
         self.connect_timeout, self.read_timeout = (
             timeout if isinstance(timeout, tuple) else (timeout, timeout)
         )
@@ -554,8 +608,13 @@ class Transport:
         write = method.upper() not in ("GET", "HEAD")
         shown = safe_url(url)
         sent = {"User-Agent": self.user_agent, **(headers or {})}
-        started = time.monotonic()
         resp: requests.Response | None = None
+        if self.gate is not None:
+            sleep = getattr(self._retry, "sleep_fn", time.sleep)
+            waited = self.gate.wait(sleep)
+            if waited:
+                log.info("%s %s: waited %.1f s for the site's rate limit", method, shown, waited)
+        started = time.monotonic()
         with deadline(self.total) as dl, waiting(f"{method} {_host_port(url)}"):
             self._last.deadline = dl
             try:

@@ -28,7 +28,14 @@ import requests
 from wikisync import __version__
 from wikisync.confluence import Auth, VersionInfo
 from wikisync.errors import ConfigError, FetchError, WikiHTTPError
-from wikisync.http import PoliteRetry, Transport, TransportError, retry_after_seconds, safe_url
+from wikisync.http import (
+    PoliteRetry,
+    Transport,
+    TransportError,
+    gate_for,
+    retry_after_seconds,
+    safe_url,
+)
 from wikisync.model import Document, SourceMeta
 
 __all__ = ["MediaWikiClient", "MediaWikiError"]
@@ -139,6 +146,7 @@ class MediaWikiClient:
             max_bytes=max_bytes,
             user_agent=self.user_agent,
             credentials_origin=None,
+            gate=gate_for(self.base_url),
         )
         self.session = self.transport.session
         self._logged_in = False
@@ -385,6 +393,8 @@ class MediaWikiClient:
                 wait = retry_after_seconds(resp.status_code, resp.headers)
                 wait = min(2.0**attempt, self.max_wait) if wait is None else wait
                 if wait <= self.max_wait:
+                    if self.transport.gate is not None:
+                        self.transport.gate.hold(wait)  # every worker on this wiki waits
                     log.info("%s: HTTP %s, waiting %.0f s", what, resp.status_code, wait)
                     self._sleep(wait)
                     continue
