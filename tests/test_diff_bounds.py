@@ -13,8 +13,8 @@ from dataclasses import replace
 import pytest
 from roadmaps import card, roadmap
 
-from wikisync.diff import match_roadmaps
 from wikisync.diff import match as match_mod
+from wikisync.diff import match_roadmaps
 from wikisync.diff.match import FUZZY_CHARS, fuzzy_text
 from wikisync.model import Item, Roadmap
 

@@ -179,7 +179,8 @@ def similarity(a: Sequence[str], b: Sequence[str]) -> Similarity:
 
 
 def shared_word_pairs(a: Sequence[str], b: Sequence[str], limit: int) -> list[tuple[int, int]]:
-    """The pairs (row, column) of ``a`` and ``b`` that share a telling word, sorted.
+    """The pairs (row, column) of ``a`` and ``b`` that share a telling word (in no particular
+    order: the assignment sorts what they score).
 
     A word held by more than ``COMMON_WORD`` strings of either side tells nothing. The others
     are taken rarest first (fewest pairs, then the word itself) while the pairs they bring stay
@@ -203,7 +204,7 @@ def shared_word_pairs(a: Sequence[str], b: Sequence[str], limit: int) -> list[tu
         if spent > limit:
             break
         found.update((r, c) for r in in_a[w] for c in in_b[w])
-    return sorted(found)
+    return list(found)
 
 
 def pair_similarity(
