@@ -23,6 +23,7 @@ from confluence_server import FakeConfluence
 from pytest_httpserver import HTTPServer
 
 from wikisync.cli import cli
+from wikisync.render.markdown import escape_markdown
 from wikisync.store import Store
 from wikisync.sync import MARKER_RE
 
@@ -108,7 +109,9 @@ def test_first_run_then_edit_then_up_to_date(fake: FakeConfluence, cfg: Path) ->
     assert "Moved “Onboarding Course” from Backlog to Q4, assigned to Appsembler." in out
     log = changelog(cfg)
     entry = out.split("\n", 2)[2].strip()
-    assert entry in log  # the printed entry is the one in CHANGELOG.md
+    # The printed entry is the one in CHANGELOG.md, there written as escaped Markdown.
+    for line in entry.splitlines():
+        assert escape_markdown(line.strip().removeprefix("- ")) in log, line
     assert log.startswith(f"# Change History — {PAGE}\n\n<!-- wikisync: 20200910T160000Z-v1-")
     snaps = Store(cfg.parent / "store").snapshots(PAGE)
     assert [s.version for s in snaps] == [1, 3]

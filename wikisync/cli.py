@@ -23,6 +23,7 @@ from wikisync.errors import ParseError, WikisyncError
 from wikisync.model import ChangeSet, Document, Roadmap, VersionRef
 from wikisync.parse import parse_document
 from wikisync.render import RenderOptions, render_changes, render_history, render_roadmap
+from wikisync.safe import safe_text
 from wikisync.sources import LiveReader, is_live, load_source
 from wikisync.store import Snapshot, Store
 
@@ -36,7 +37,7 @@ ROADMAP_FORMATS = ("table", "json", "csv")
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"wikisync: error: {' '.join(message.split())}", err=True)
+    click.echo(f"wikisync: error: {safe_text(' '.join(message.split()))}", err=True)
     raise SystemExit(code)
 
 
@@ -327,7 +328,7 @@ def log_cmd(app: App, page: str) -> None:
                 f"v{snap.version}" if snap.version is not None else "-",
                 snap.when or "-",
                 f"{len(roadmap.items)} cards",
-                snap.author or "-",
+                safe_text(snap.author or "-"),
                 snap.id,
             )
         )

@@ -28,6 +28,7 @@ from wikisync.errors import FetchError, WikisyncError
 from wikisync.model import CATEGORIES, ChangeSet, Document
 from wikisync.parse.history import iso_date
 from wikisync.render import RenderOptions, render_changes
+from wikisync.safe import safe_text
 
 __all__ = [
     "DEFAULT_HEADING",
@@ -767,7 +768,7 @@ def unified_diff(old: str, new: str, *, label: str = "page", context: int = 3) -
                 f"@@ -{int(m.group(1)) + start}{m.group(2)} "
                 f"+{int(m.group(3)) + start}{m.group(4)} @@"
             )
-        out.append(line)
+        out.append(safe_text(line))  # the page's own text, shown on a terminal
     return "\n".join(out) + "\n" if out else ""
 
 

@@ -74,8 +74,11 @@ SCHEMA_VERSIONS = "wikisync.versions/1"
 MAX_URL_BYTES = 64 * 1024 * 1024
 
 _ID = r"\d{8}T\d{6}Z-v\d+-[0-9a-f]{12}"
+#: A marker is a whole line of its own; entries are Markdown-escaped (``<`` → ``\\<``), so page
+#: text can never write one.
 MARKER_RE = re.compile(
-    rf"<!-- wikisync: (?:(?P<old>{_ID})\.\.(?P<new>{_ID})|start (?P<start>{_ID})) -->"
+    rf"^<!-- wikisync: (?:(?P<old>{_ID})\.\.(?P<new>{_ID})|start (?P<start>{_ID})) -->$",
+    re.MULTILINE,
 )
 
 
@@ -345,13 +348,15 @@ def render_options(cfg: PageConfig) -> RenderOptions:
 
 @dataclass(frozen=True)
 class Entry:
-    """One CHANGELOG entry sync wrote: the pair it covers and its text ("" when no changes)."""
+    """One CHANGELOG entry sync wrote: the pair it covers and its text ("" when no changes),
+    plain for the terminal and Markdown-escaped for CHANGELOG.md."""
 
     page: str
     old: Snapshot
     new: Snapshot
     changes: int
     text: str
+    markdown: str = ""
 
     @property
     def header(self) -> str:
@@ -372,7 +377,7 @@ def _entry(
     cfg: PageConfig, old: Snapshot, new: Snapshot, old_rm: Roadmap, new_rm: Roadmap
 ) -> Entry:
     changes = diff_roadmaps(old_rm, new_rm)
-    text = ""
+    text = markdown = ""
     if changes:
         cs = ChangeSet(
             old=old.version_ref(),
@@ -382,8 +387,11 @@ def _entry(
             old_roadmap=old_rm,
             new_roadmap=new_rm,
         )
-        text = render_changes(cs, "text", render_options(cfg)).strip()
-    return Entry(cfg.name, old, new, len(changes), text)
+        options = render_options(cfg)
+        text = render_changes(cs, "text", options).strip()
+        # A team's own markdown.j2 might print a title raw: no line of it may open a comment.
+        markdown = render_changes(cs, "markdown", options).strip().replace("<!--", "\\<!--")
+    return Entry(cfg.name, old, new, len(changes), text, markdown)
 
 
 def catch_up_changelog(store: Store, cfg: PageConfig) -> list[Entry]:
@@ -416,7 +424,8 @@ def catch_up_changelog(store: Store, cfg: PageConfig) -> list[Entry]:
         if (old.id, new.id) not in recorded:
             entry = _entry(cfg, old, new, old_rm or store.roadmap(old), new_rm)
             marker = f"<!-- wikisync: {old.id}..{new.id} -->"
-            store.append_changelog(page, f"{marker}\n{entry.text}" if entry.text else marker)
+            body = entry.markdown
+            store.append_changelog(page, f"{marker}\n{body}" if body else marker)
             entries.append(entry)
         old_rm = new_rm  # one roadmap carried over: memory stays flat on long catch-ups
     return entries

@@ -7,6 +7,7 @@ import io
 
 from wikisync.model import Item, Roadmap
 from wikisync.render.jsonout import dumps
+from wikisync.safe import csv_cell
 
 ROADMAP_FORMATS: tuple[str, ...] = ("table", "json", "csv")
 CSV_COLUMNS: tuple[str, ...] = (
@@ -75,13 +76,15 @@ def render_table(roadmap: Roadmap) -> str:
 
 
 def render_csv(roadmap: Roadmap) -> str:
-    """CSV with list fields joined by ``; `` and ``\\n`` line endings."""
+    """CSV with list fields joined by ``; `` and ``\\n`` line endings; a cell a spreadsheet
+    would run as a formula starts with ``'`` (``csv_cell``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for i in ordered_items(roadmap):
         writer.writerow(
-            (
+            csv_cell(cell)
+            for cell in (
                 i.period,
                 i.period_end or "",
                 i.lane,
