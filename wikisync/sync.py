@@ -27,7 +27,6 @@ import itertools
 import json
 import os
 import re
-import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -47,7 +46,13 @@ from wikisync.model import ChangeSet, Document, Roadmap, VersionRef
 from wikisync.parse import parse_document
 from wikisync.publish import PublishResult, publish
 from wikisync.render import RenderOptions, render_changes
-from wikisync.store import CHANGELOG_NAME, TMP_PREFIX, Snapshot, Store, validate_page_name
+from wikisync.store import (
+    CHANGELOG_NAME,
+    Snapshot,
+    Store,
+    replace_file,
+    validate_page_name,
+)
 
 __all__ = [
     "BackfillResult",
@@ -305,17 +310,7 @@ def _record_same(store: Store, page: str, version: int, snap_id: str) -> None:
     path = _versions_path(store, page)
     doc = {"schema": SCHEMA_VERSIONS, "same": {str(k): same[k] for k in sorted(same)}}
     data = (json.dumps(doc, sort_keys=True, indent=2) + "\n").encode("utf-8")
-    tmp = path.with_name(f"{TMP_PREFIX}{secrets.token_hex(6)}-{VERSIONS_NAME.lstrip('.')}")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    replace_file(path, data)
 
 
 def known_versions(store: Store, page: str, snaps: list[Snapshot] | None = None) -> set[int]:
@@ -495,7 +490,7 @@ def _sync(store: Store, cfg: PageConfig, client: ConfluenceClient, result: SyncR
         roadmap = parse_document(doc, cfg.parse)
     except ParseError as exc:
         raise ParseError(f"{shown}: {exc}") from None
-    snap, created = store.put(name, doc, roadmap)
+    snap, created = store.put(name, doc, roadmap, private=cfg.auth != "none")
     if not created:
         if version is not None:
             _record_same(store, name, version, snap.id)
@@ -639,7 +634,7 @@ def _run_window(
                 if doc is None or roadmap is None:
                     result.unreadable.append(number)
                 else:
-                    snap, created = store.put(cfg.name, doc, roadmap)
+                    snap, created = store.put(cfg.name, doc, roadmap, private=cfg.auth != "none")
                     if created:
                         result.stored.append(number)
                     else:
