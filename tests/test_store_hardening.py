@@ -17,6 +17,9 @@ from wikisync.model import Document, SourceMeta
 from wikisync.store import Store
 
 PAGE = "road"
+ROADMAP_HTML = (Path(__file__).parent / "data" / "openedx" / "v1.storage.html").read_text(
+    encoding="utf-8"
+)
 
 
 def _doc(version: int) -> Document:
@@ -95,3 +98,22 @@ def test_the_last_day_of_the_calendar_is_a_reference_not_an_internal_error(
     )
     assert bad.exit_code == 2 and "internal error" not in bad.stderr
     assert bad.stderr.count("\n") == 1
+
+
+def test_a_snapshot_of_a_page_with_credentials_is_private(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[store]\npath = "store"\n\n[[page]]\nname = "road"\n'
+        'base_url = "https://wiki.example.org/wiki"\npage_id = "42"\nauth = "bearer"\n',
+        encoding="utf-8",
+    )
+    config.chmod(0o600)
+    source = tmp_path / "page.html"
+    source.write_text(ROADMAP_HTML, encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "snapshot", str(source), "--page", PAGE]
+    )
+    assert result.exit_code == 0, result.output
+    (snap,) = Store(tmp_path / "store").snapshots(PAGE)
+    assert _mode(tmp_path / "store" / PAGE) == 0o700
+    assert {_mode(f) for f in snap.path.iterdir()} == {0o600}

@@ -296,8 +296,9 @@ def snapshot_cmd(
         meta = replace(meta, message=message)
     doc = Document(bodies=doc.bodies, meta=meta)
     roadmap = app.parse(doc, page, label=source)
+    private = app.config.page_or_default(page).auth != "none"  # fetched with credentials
     with app.store.lock():
-        snap, created = app.store.put(page, doc, roadmap)
+        snap, created = app.store.put(page, doc, roadmap, private=private)
     what = "stored" if created else "unchanged, already stored as"
     click.echo(f"{what} {snap.page}@{snap.id} ({len(roadmap.items)} cards)")
 
