@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from roadmaps import page
+from roadmaps import card, page, roadmap
 
 from wikisync.cli import cli
 from wikisync.errors import StoreError
-from wikisync.model import Document, SourceMeta
+from wikisync.model import Document, Roadmap, SourceMeta
 from wikisync.store import Store
 
 PAGE = "road"
@@ -117,3 +117,20 @@ def test_a_snapshot_of_a_page_with_credentials_is_private(tmp_path: Path) -> Non
     (snap,) = Store(tmp_path / "store").snapshots(PAGE)
     assert _mode(tmp_path / "store" / PAGE) == 0o700
     assert {_mode(f) for f in snap.path.iterdir()} == {0o600}
+
+
+def test_reparse_never_writes_through_a_symlinked_snapshot(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    snap, _ = store.put(PAGE, _doc(1), page())
+    elsewhere = tmp_path / "elsewhere"
+    snap.path.rename(elsewhere)
+    snap.path.symlink_to(elsewhere, target_is_directory=True)
+    before = (elsewhere / "roadmap.json").read_bytes()
+    with pytest.raises(StoreError, match="symlink"):
+        store.reparse(PAGE, lambda doc: roadmap_of_one())
+    assert (elsewhere / "roadmap.json").read_bytes() == before
+
+
+def roadmap_of_one() -> Roadmap:
+    """A roadmap unlike the stored one, so reparse would rewrite roadmap.json."""
+    return roadmap(card("Only card", "Q2", "make"))
