@@ -643,6 +643,38 @@ def generate_page(
     return page
 
 
+#: The hostile edits of issue 13 (the fuzzy stage's worst cases), by name: (cards, words a title).
+ADVERSARIAL: dict[str, tuple[int, int]] = {
+    "long-titles": (200, 400),  # 200 cards of ~5,000 characters, each edited by one word
+    "renamed": (8_000, 4),  # 8,000 short cards in one cell, every one renamed by one word
+}
+
+
+def adversarial_pair(kind: str, seed: int = 0, scale: float = 1.0) -> tuple[Page, Page]:
+    """Two versions of a hostile page (``ADVERSARIAL[kind]``, ``scale`` × the cards), all
+    cards in one cell so that neither lanes nor periods split the fuzzy stage's work."""
+    n, words = ADVERSARIAL[kind]
+    n = max(1, round(n * scale))
+    rng = random.Random(seed)
+    vocab = [f"{rng.choice(NOUNS)}{k}" for k in range(max(2_000, n // 2))]
+    periods, lanes = synthetic_layout(n)
+    old = Page(periods=periods, lanes=lanes, cells={})
+    new = Page(periods=list(periods), lanes=list(lanes), cells={})
+    seen: set[str] = set()
+    while len(seen) < n:
+        title = " ".join(rng.sample(vocab, words))
+        if title in seen:
+            continue
+        seen.add(title)
+        parts = title.split()
+        parts[rng.randrange(len(parts)) if kind == "renamed" else -1] = rng.choice(vocab) + "x"
+        uid = old.new_uid()
+        new.next_uid = old.next_uid
+        old.cells.setdefault((0, 0), []).append(CardSpec(uid, ((title, ("1",)),)))
+        new.cells.setdefault((0, 0), []).append(CardSpec(uid, ((" ".join(parts), ("1",)),)))
+    return old, new
+
+
 def page_from_roadmap(roadmap: Roadmap) -> Page:
     """A ``Page`` holding a parsed roadmap's cards (used to re-render the real page); lanes
     named like the real page's get its column layout."""

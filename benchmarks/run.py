@@ -51,9 +51,11 @@ from lxml import etree
 
 from benchmarks.accuracy import RESULTS, Key, predictions, replace_section, uid_map
 from benchmarks.generate import (
+    ADVERSARIAL,
     Edit,
     Page,
     Style,
+    adversarial_pair,
     generate_page,
     plant_edits,
     render,
@@ -876,6 +878,53 @@ def bench_scaling(quick: bool) -> Section:
     return sec
 
 
+# --------------------------------------------------------------------------- bounds
+
+
+def bench_bounds(quick: bool) -> Section:
+    """Issue 13's hostile pages: the diff must cost about what parsing the page does."""
+    sec = Section("Bounds: hostile pages (fuzzy matching's worst cases)")
+    runs = 1 if quick else 3
+    sec.lines += [
+        "| page | cards | storage size | parse | diff | diff / parse | diff peak memory "
+        "| pairs scored | unscored cards |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    worst = 0.0
+    for kind in ADVERSARIAL:
+        old_page, new_page = adversarial_pair(kind, SEED)
+        data = render(old_page).encode("utf-8")
+        old = parse_text(data, "storage")
+        new = parse_text(render(new_page).encode("utf-8"), "storage")
+        times = interleaved_times(
+            {
+                "parse": partial(parse_text, data, "storage"),
+                "diff": partial(diff_roadmaps, old, new),
+            },
+            runs,
+        )
+        mem = peak_memory(partial(diff_roadmaps, old, new))
+        m = match_roadmaps(old, new)
+        ratio = times["diff"] / times["parse"]
+        worst = max(worst, ratio)
+        sec.lines.append(
+            f"| {kind} | {len(old.items):,} | {len(data) / 1e6:.2f} MB | {_ms(times['parse'])} "
+            f"| {_ms(times['diff'])} | {ratio:.1f}× | {_mb(mem)} | {m.compared:,} "
+            f"| {m.unscored:,} |"
+        )
+    sec.verdicts["hostile diff ≤ 10× the parse of its page"] = worst <= 10
+    sec.lines += [
+        "",
+        f"Worst diff / parse: {worst:.1f}× ({_verdict(worst <= 10)}; target ≤ 10×). Both "
+        "versions put every card in one cell, so lanes cannot split the work; "
+        "`wikisync.diff.match` caps the title length compared, the pairs scored and the "
+        "look-alikes weighed (docs/reliability.md). Medians of "
+        f"{runs} rounds, parse and diff taking turns; before the bounds these diffs took "
+        "160 s and 120 s (1.06 GB).",
+    ]
+    return sec
+
+
 # --------------------------------------------------------------------------- backfill
 
 BACKFILL_CARDS = 200
@@ -1036,8 +1085,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true", help="append cProfile tables")
     ap.add_argument(
         "--only",
-        default="parse,steps,diff,scaling,backfill",
-        help="comma-separated: parse, steps, diff, scaling, backfill",
+        default="parse,steps,diff,scaling,bounds,backfill",
+        help="comma-separated: parse, steps, diff, scaling, bounds, backfill",
     )
     args = ap.parse_args(argv)
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
@@ -1067,6 +1116,8 @@ def main(argv: list[str] | None = None) -> int:
             sec = bench_diff(args.quick, args.profile)
         elif name == "scaling":
             sec = bench_scaling(args.quick)
+        elif name == "bounds":
+            sec = bench_bounds(args.quick)
         elif name == "backfill":
             sec = bench_backfill(args.quick)
         else:

@@ -193,10 +193,12 @@ def test_memory_stays_within_the_window(
     ahead: list[int] = []
     original = Store.put
 
-    def put(self: Store, page: str, doc: Document, roadmap: Roadmap) -> tuple[Snapshot, bool]:
+    def put(
+        self: Store, page: str, doc: Document, roadmap: Roadmap, **kw: bool
+    ) -> tuple[Snapshot, bool]:
         time.sleep(0.02)  # a slow disk: fetches would run far ahead without the window
         ahead.append(len(historical(fake)) - len(self.snapshots(page)))
-        return original(self, page, doc, roadmap)
+        return original(self, page, doc, roadmap, **kw)
 
     monkeypatch.setattr(Store, "put", put)
     assert run(cfg, "backfill", "--jobs", "2")[0] == 0

@@ -50,7 +50,7 @@ def test_maxlag_is_waited_out_then_answered(server: HTTPServer) -> None:
     waits: list[float] = []
     client = MediaWikiClient(server.url_for("/w"), sleep=waits.append)
     assert client.current_version(3) == 7
-    assert waits == [7.0]
+    assert waits[0] == 7.0  # then the site gate holds the next request for what is left
     assert all(c["maxlag"] == "5" and c["formatversion"] == "2" for c in calls)
 
 

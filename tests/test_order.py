@@ -129,7 +129,7 @@ def test_sync_sees_a_new_version_dated_before_the_newest_stored(
     log = (cfg.parent / "store" / PAGE / "CHANGELOG.md").read_text(encoding="utf-8")
     pairs = [(m["old"], m["new"]) for m in MARKER_RE.finditer(log) if m["old"]]
     assert pairs == [(snaps[0].id, snaps[1].id)]
-    assert lines[2] + "\n" in log  # the entry's date line, written to CHANGELOG.md
+    assert f"## {lines[2].removeprefix('- ')}\n" in log  # the entry's date, in CHANGELOG.md
 
     code, out, _ = run(cfg, "log", "--page", PAGE)
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == ["v8", "v7"]

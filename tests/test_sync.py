@@ -22,6 +22,7 @@ from confluence_server import FakeConfluence
 from pytest_httpserver import HTTPServer
 
 from wikisync.cli import cli
+from wikisync.render.markdown import escape_markdown
 from wikisync.store import Store
 from wikisync.sync import MARKER_RE
 
@@ -107,7 +108,9 @@ def test_first_run_then_edit_then_up_to_date(fake: FakeConfluence, cfg: Path) ->
     assert "Moved “Onboarding Course” from Backlog to Q4, assigned to Appsembler." in out
     log = changelog(cfg)
     entry = out.split("\n", 2)[2].strip()
-    assert entry in log  # the printed entry is the one in CHANGELOG.md
+    # The printed entry is the one in CHANGELOG.md, there written as escaped Markdown.
+    for line in entry.splitlines():
+        assert escape_markdown(line.strip().removeprefix("- ")) in log, line
     assert log.startswith(f"# Change History — {PAGE}\n\n<!-- wikisync: 20200910T160000Z-v1-")
     snaps = Store(cfg.parent / "store").snapshots(PAGE)
     assert [s.version for s in snaps] == [1, 3]
@@ -342,4 +345,4 @@ def test_sigkill_in_the_writing_phase_leaves_a_consistent_store(
     check_consistent(work)
     assert _state(work) == _state(clean), f"kill at {point}"
     log = (work / PAGE / "CHANGELOG.md").read_text(encoding="utf-8")
-    assert log.count("- 2020-09-11") == 1
+    assert log.count("## 2020-09-11") == 1  # CHANGELOG.md is Markdown

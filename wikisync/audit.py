@@ -42,6 +42,7 @@ from wikisync.parse.history import parse_sentence
 from wikisync.render import sentences
 from wikisync.render.jsonout import dumps
 from wikisync.render.markdown import escape_markdown
+from wikisync.safe import safe_text
 from wikisync.store import Snapshot, Store
 
 __all__ = [
@@ -1039,11 +1040,11 @@ def _undocumented(
 def render_audit(report: AuditReport, fmt: str = "text") -> str:
     """The report as plain text, Markdown or JSON (``wikisync.audit/1``, sorted keys)."""
     if fmt == "json":
-        return dumps(report.to_json())
+        return safe_text(dumps(report.to_json()))
     if fmt == "text":
-        return _render_text(report)
+        return safe_text(_render_text(report))
     if fmt == "markdown":
-        return _render_markdown(report)
+        return safe_text(_render_markdown(report))
     raise AuditError(f"unknown format {fmt!r} (expected one of {', '.join(AUDIT_FORMATS)})")
 
 

@@ -30,6 +30,7 @@ from wikisync.model import ChangeSet, Document, Roadmap, VersionRef
 from wikisync.parse import parse_document
 from wikisync.progress import show_waits, suspend_waits
 from wikisync.render import RenderOptions, render_changes, render_history, render_roadmap
+from wikisync.safe import safe_text
 from wikisync.sources import Sources, did_you_mean
 from wikisync.store import Store
 from wikisync.terminal import COLOR_CHOICES, colour_history, colour_wanted, red, start_pager
@@ -48,7 +49,7 @@ def _error_line(message: str) -> str:
     prefix = "wikisync: error:"
     if colour_wanted(sys.stderr):
         prefix = red(prefix)
-    return f"{prefix} {' '.join(message.split())}"
+    return f"{prefix} {safe_text(' '.join(message.split()))}"
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -550,8 +551,9 @@ def snapshot_cmd(
         meta = replace(meta, message=message)
     doc = Document(bodies=doc.bodies, meta=meta)
     roadmap = app.sources.parse(doc, page, label=source)
+    private = app.config.page_or_default(page).auth != "none"  # fetched with credentials
     with app.store.lock():
-        snap, created = app.store.put(page, doc, roadmap)
+        snap, created = app.store.put(page, doc, roadmap, private=private)
     what = "stored" if created else "unchanged, already stored as"
     click.echo(f"{what} {snap.page}@{snap.id} ({len(roadmap.items)} cards)")
 
@@ -590,7 +592,7 @@ def log_cmd(app: App, name: str | None, page: str | None) -> None:
                 f"v{snap.version}" if snap.version is not None else "-",
                 snap.when or "-",
                 f"{len(roadmap.items)} cards",
-                snap.author or "-",
+                safe_text(snap.author or "-"),
                 snap.id,
             )
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from wikisync.safe import safe_text
+
 
 class WikisyncError(Exception):
     """Base class: the message is one line a user can act on, never a traceback."""
@@ -9,8 +11,9 @@ class WikisyncError(Exception):
     exit_code = 2
 
     def __init__(self, message: str) -> None:
-        # Keep it to one line whatever the caller passed.
-        super().__init__(" ".join(str(message).split()))
+        # Keep it to one line whatever the caller passed, with no terminal controls from a
+        # page or a server's message.
+        super().__init__(safe_text(" ".join(str(message).split())))
 
 
 class ParseError(WikisyncError):

@@ -31,6 +31,7 @@ from wikisync.errors import FetchError, WikiHTTPError, WikisyncError
 from wikisync.model import CATEGORIES, ChangeSet, Document
 from wikisync.parse.history import iso_date
 from wikisync.render import RenderOptions, render_changes, sentences
+from wikisync.safe import safe_text
 
 if TYPE_CHECKING:
     from wikisync.wikis import Wiki
@@ -79,6 +80,19 @@ _IN_TABLE = re.compile(
     |</(?P<close>table)\s*+>""",
     re.S | re.X | re.I,
 )
+# Elements scanned as one opaque node, like a table: a macro's parameters and plain-text body
+# are never page content, whatever elements they hold, so nothing is ever inserted there.
+_OPAQUE_MACRO = ("ac:parameter", "ac:plain-text-body")
+_IN_OPAQUE = {
+    tag: re.compile(
+        rf"""<!--.*?(?:-->|\Z)
+    |<!\[CDATA\[.*?(?:\]\]>|\Z)
+    |<(?P<open>{re.escape(tag)})(?=[\s>/])(?:[^>"']++|"[^"]*+"|'[^']*+')*+>
+    |</(?P<close>{re.escape(tag)})\s*+>""",
+        re.S | re.X | re.I,
+    )
+    for tag in _OPAQUE_MACRO
+} | {"table": _IN_TABLE}
 _VOID = frozenset(
     {
         "area",
@@ -157,7 +171,8 @@ class _Scan:
 def _scan(text: str) -> _Scan:
     """Elements with offsets, tolerant like a browser (implicit closes) but reporting it.
 
-    A table is one node with no children: nothing inside it is ever edited or searched.
+    A table, a macro parameter and a macro's plain-text body are each one node with no
+    children: nothing inside them is ever edited or searched.
     """
     root = _Node("#root", 0, 0, None)
     stack = [root]
@@ -182,7 +197,7 @@ def _scan(text: str) -> _Scan:
             nodes.append(node)
             if text[e - 2] == "/" or node.tag in _VOID:
                 node.closed = True
-            elif node.tag == "table":
+            elif node.tag in _IN_OPAQUE:
                 pos = _skip_table(text, node)
                 balanced = balanced and node.closed
             else:
@@ -218,10 +233,11 @@ def _scan(text: str) -> _Scan:
 
 
 def _skip_table(text: str, table: _Node) -> int:
-    """Find the end of ``table`` (nested tables counted); returns the offset to scan on from."""
+    """Find the end of ``table`` (or of an opaque macro part; nested ones counted); returns
+    the offset to scan on from."""
     depth = 1
     pos = table.inner
-    for m in _IN_TABLE.finditer(text, pos):
+    for m in _IN_OPAQUE[table.tag].finditer(text, pos):
         if m.group("open") is not None:
             if text[m.end() - 2] != "/":
                 depth += 1
@@ -825,7 +841,7 @@ def unified_diff(old: str, new: str, *, label: str = "page", context: int = 3) -
                 f"@@ -{int(m.group(1)) + start}{m.group(2)} "
                 f"+{int(m.group(3)) + start}{m.group(4)} @@"
             )
-        out.append(line)
+        out.append(safe_text(line))  # the page's own text, shown on a terminal
     return "\n".join(out) + "\n" if out else ""
 
 

@@ -159,18 +159,41 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_file(path: Path, data: bytes) -> None:
-    with open(path, "xb") as f:
+#: Modes of a private page (one fetched with credentials): only the owner reads its snapshots.
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+
+
+def _is_private(directory: Path) -> bool:
+    """A directory no one but its owner may read: what it holds is written 0600."""
+    try:
+        return not os.stat(directory).st_mode & 0o077
+    except OSError:
+        return False
+
+
+def _refuse_symlink(path: Path) -> None:
+    """Never write through a symlink planted in the store: it could point anywhere."""
+    if path.is_symlink():
+        raise StoreError(f"refusing to write through the symlink {path}")
+
+
+def _write_file(path: Path, data: bytes, mode: int = 0o666) -> None:
+    # O_EXCL | O_NOFOLLOW: a new file, never a planted symlink's target.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    with os.fdopen(os.open(path, flags, mode), "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
 
 
 def _replace_file(path: Path, data: bytes) -> None:
-    """Write a whole file atomically: a reader sees the old or the new content, never half."""
+    """Write a whole file atomically: a reader sees the old or the new content, never half.
+    A symlink in its place is refused; in a private directory the file is 0600."""
+    _refuse_symlink(path.parent)
+    _refuse_symlink(path)
     tmp = path.with_name(f"{TMP_PREFIX}{secrets.token_hex(6)}-{path.name}")
     try:
-        _write_file(tmp, data)
+        _write_file(tmp, data, PRIVATE_FILE if _is_private(path.parent) else 0o666)
         point("file:tmp-written")
         os.replace(tmp, path)
         point("file:replaced")
@@ -179,6 +202,14 @@ def _replace_file(path: Path, data: bytes) -> None:
             tmp.unlink()
         raise
     _fsync_dir(path.parent)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """``_replace_file`` for a file beside the snapshots (refuses symlinks, keeps privacy)."""
+    try:
+        _replace_file(path, data)
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {_os_message(exc)}") from exc
 
 
 def _roadmap_bytes(roadmap: Roadmap) -> bytes:
@@ -451,8 +482,14 @@ class Store:
 
     # ------------------------------------------------------------------ writing
 
-    def put(self, page: str, doc: Document, roadmap: Roadmap) -> tuple[Snapshot, bool]:
+    def put(
+        self, page: str, doc: Document, roadmap: Roadmap, *, private: bool = False
+    ) -> tuple[Snapshot, bool]:
         """Store a version; returns (snapshot, created).
+
+        ``private`` (a page fetched with credentials) makes the page directory 0700 and its
+        files 0600; a page directory that is private already stays so. A page directory that
+        is a symlink is refused: snapshot writes never leave the store.
 
         Storing an identical body again is a no-op: the same as the latest snapshot (a
         title-only edit), or as an older one of the same version number (or of none). An older
@@ -460,6 +497,7 @@ class Store:
         own, so the history shows the revert.
         """
         pdir = self._page_dir(page)
+        _refuse_symlink(pdir)
         if not doc.bodies:
             raise StoreError(f"cannot store a document without a body for page {page!r}")
         unknown = sorted(set(doc.bodies) - set(BODY_FILES))
@@ -496,15 +534,19 @@ class Store:
 
         tmp: Path | None = None
         try:
-            pdir.mkdir(parents=True, exist_ok=True)
+            pdir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR if private else 0o777)
+            if private and not _is_private(pdir):
+                os.chmod(pdir, PRIVATE_DIR)
+            private = _is_private(pdir)
+            dmode, fmode = (PRIVATE_DIR, PRIVATE_FILE) if private else (0o777, 0o666)
             tmp = pdir / f"{TMP_PREFIX}{secrets.token_hex(8)}"
-            tmp.mkdir()
+            tmp.mkdir(mode=dmode)
             for fmt in sorted(doc.bodies):
-                _write_file(tmp / BODY_FILES[fmt], doc.bodies[fmt].encode("utf-8"))
+                _write_file(tmp / BODY_FILES[fmt], doc.bodies[fmt].encode("utf-8"), fmode)
             point("store:bodies-written")
-            _write_file(tmp / "roadmap.json", _roadmap_bytes(roadmap))
+            _write_file(tmp / "roadmap.json", _roadmap_bytes(roadmap), fmode)
             meta_bytes = json.dumps(meta, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-            _write_file(tmp / "meta.json", meta_bytes.encode("utf-8"))
+            _write_file(tmp / "meta.json", meta_bytes.encode("utf-8"), fmode)
             _fsync_dir(tmp)
             point("store:tmp-complete")
             if final.exists():
@@ -597,9 +639,16 @@ class Store:
         try:
             if _DATE_RE.fullmatch(spec):
                 day = datetime.strptime(spec, "%Y-%m-%d").replace(tzinfo=UTC)
-                limit = day + timedelta(days=1) - timedelta(microseconds=1)
+                try:
+                    limit = day + timedelta(days=1) - timedelta(microseconds=1)
+                except OverflowError:  # 9999-12-31: the end of time
+                    limit = datetime.max.replace(tzinfo=UTC)
             else:
                 limit = _parse_when(spec)
+        except OverflowError:
+            raise StoreError(
+                f"malformed snapshot reference {ref!r}: {spec!r} is out of range"
+            ) from None
         except ValueError:
             raise StoreError(
                 f"malformed snapshot reference {ref!r}: {spec!r} is not a valid date"
@@ -655,6 +704,8 @@ class Store:
         for snap in self.snapshots(page):
             data = _roadmap_bytes(parse(self.document(snap)))
             path = snap.path / "roadmap.json"
+            _refuse_symlink(snap.path.parent)
+            _refuse_symlink(snap.path)
             try:
                 old = path.read_bytes()
             except FileNotFoundError:
@@ -682,8 +733,13 @@ class Store:
         path = self.root / LOCK_NAME
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            # O_NOFOLLOW: a planted (even dangling) symlink never makes us create its target.
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise StoreError(
+                    f"refusing to open the lock file {path}: it is a symlink"
+                ) from None
             raise StoreError(f"cannot open lock file {path}: {_os_message(exc)}") from exc
         try:
             deadline = time.monotonic() + max(wait, 0)
@@ -714,6 +770,8 @@ class Store:
         pdir = self._page_dir(page)
         path = pdir / CHANGELOG_NAME
         title = f"# Change History — {page}"
+        _refuse_symlink(pdir)
+        _refuse_symlink(path)  # its target's content would be copied into the new file
         try:
             old = path.read_bytes().decode("utf-8")
         except FileNotFoundError:

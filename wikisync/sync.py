@@ -26,9 +26,7 @@ import datetime as dt
 import itertools
 import json
 import logging
-import os
 import re
-import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -50,7 +48,13 @@ from wikisync.notify import Message, Outbox, Target, apprise_send
 from wikisync.parse import parse_document
 from wikisync.publish import PublishResult, publish
 from wikisync.render import RenderOptions, render_changes
-from wikisync.store import CHANGELOG_NAME, TMP_PREFIX, Snapshot, Store, validate_page_name
+from wikisync.store import (
+    CHANGELOG_NAME,
+    Snapshot,
+    Store,
+    replace_file,
+    validate_page_name,
+)
 from wikisync.wikis import Wiki, diff_url, open_wiki
 
 __all__ = [
@@ -81,8 +85,11 @@ SCHEMA_VERSIONS = "wikisync.versions/1"
 
 _ID = r"\d{8}T\d{6}Z-v\d+-[0-9a-f]{12}"
 _DIGITS = re.compile(r"[0-9]{1,10}")
+#: A marker is a whole line of its own; entries are Markdown-escaped (``<`` → ``\\<``), so page
+#: text can never write one.
 MARKER_RE = re.compile(
-    rf"<!-- wikisync: (?:(?P<old>{_ID})\.\.(?P<new>{_ID})|start (?P<start>{_ID})) -->"
+    rf"^<!-- wikisync: (?:(?P<old>{_ID})\.\.(?P<new>{_ID})|start (?P<start>{_ID})) -->$",
+    re.MULTILINE,
 )
 
 
@@ -198,17 +205,7 @@ def _record_same(store: Store, page: str, version: int, snap_id: str) -> None:
     path = _versions_path(store, page)
     doc = {"schema": SCHEMA_VERSIONS, "same": {str(k): same[k] for k in sorted(same)}}
     data = (json.dumps(doc, sort_keys=True, indent=2) + "\n").encode("utf-8")
-    tmp = path.with_name(f"{TMP_PREFIX}{secrets.token_hex(6)}-{VERSIONS_NAME.lstrip('.')}")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    replace_file(path, data)
 
 
 def known_versions(store: Store, page: str, snaps: list[Snapshot] | None = None) -> set[int]:
@@ -241,13 +238,15 @@ def render_options(cfg: PageConfig) -> RenderOptions:
 
 @dataclass(frozen=True)
 class Entry:
-    """One CHANGELOG entry sync wrote: the pair it covers and its text ("" when no changes)."""
+    """One CHANGELOG entry sync wrote: the pair it covers and its text ("" when no changes),
+    plain for the terminal and Markdown-escaped for CHANGELOG.md."""
 
     page: str
     old: Snapshot
     new: Snapshot
     changes: int
     text: str
+    markdown: str = ""
 
     @property
     def header(self) -> str:
@@ -268,7 +267,7 @@ def _entry(
     cfg: PageConfig, old: Snapshot, new: Snapshot, old_rm: Roadmap, new_rm: Roadmap
 ) -> tuple[Entry, ChangeSet | None]:
     changes = diff_roadmaps(old_rm, new_rm)
-    text = ""
+    text = markdown = ""
     cs = None
     if changes:
         cs = ChangeSet(
@@ -279,8 +278,11 @@ def _entry(
             old_roadmap=old_rm,
             new_roadmap=new_rm,
         )
-        text = render_changes(cs, "text", render_options(cfg)).strip()
-    return Entry(cfg.name, old, new, len(changes), text), cs
+        options = render_options(cfg)
+        text = render_changes(cs, "text", options).strip()
+        # A team's own markdown.j2 might print a title raw: no line of it may open a comment.
+        markdown = render_changes(cs, "markdown", options).strip().replace("<!--", "\\<!--")
+    return Entry(cfg.name, old, new, len(changes), text, markdown), cs
 
 
 def _message(cfg: PageConfig, entry: Entry, cs: ChangeSet) -> Message:
@@ -342,7 +344,8 @@ def catch_up_changelog(
             if cs is not None and targets:
                 Outbox(store.root).enqueue(_message(cfg, entry, cs), targets)
             marker = f"<!-- wikisync: {old.id}..{new.id} -->"
-            store.append_changelog(page, f"{marker}\n{entry.text}" if entry.text else marker)
+            body = entry.markdown
+            store.append_changelog(page, f"{marker}\n{body}" if body else marker)
             entries.append(entry)
         old_rm = new_rm  # one roadmap carried over: memory stays flat on long catch-ups
     return entries
@@ -462,7 +465,7 @@ def _store_new(
 ) -> None:
     name, version = cfg.name, doc.meta.version
     shown = f"v{version}" if version is not None else "the current version"
-    snap, created = store.put(name, doc, roadmap)
+    snap, created = store.put(name, doc, roadmap, private=cfg.auth != "none")
     if not created:
         if version is not None:
             _record_same(store, name, version, snap.id)
@@ -642,7 +645,7 @@ def _run_window(
                 if doc is None or roadmap is None:
                     result.unreadable.append(number)
                 else:
-                    snap, created = store.put(cfg.name, doc, roadmap)
+                    snap, created = store.put(cfg.name, doc, roadmap, private=cfg.auth != "none")
                     if created:
                         result.stored.append(number)
                     else:

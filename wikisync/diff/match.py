@@ -8,6 +8,15 @@ the first stage, so a later, looser stage can never hand it to a different card.
 Ties are broken by the cards' content (never by list position), and every preference is
 symmetric in old and new: shuffling a version changes nothing, and ``match(b, a)`` is the mirror
 of ``match(a, b)``.
+
+The fuzzy stage is bounded, so one hostile edit cannot stall every sync: it compares at most
+``FUZZY_CHARS`` characters of each title, scores a block of leftovers as a full matrix only up
+to ``MATRIX_PAIRS`` pairs and ``PAIR_BUDGET`` in all; beyond that, only pairs sharing a word
+held by at most ``COMMON_WORD`` cards of each side, rarest words first, up to
+``WORD_PAIR_BUDGET`` pairs; and it weighs at most ``HIT_BUDGET`` look-alike pairs. A card left
+without a scored pair falls back to Deleted / Added (the safe reading: nothing is claimed to be
+renamed; ``Matching.unscored`` counts them). Every cut depends on block sizes and word counts,
+never on card order, so the result stays order-free.
 """
 
 from __future__ import annotations
@@ -43,6 +52,22 @@ BLOCK_ABOVE = 40_000
 GROUP_LIMIT = 4_096
 #: Above this many token-sharing pairs, token_set_ratio runs over the whole block in C.
 SHARED_LIMIT = 20_000
+#: Characters of a title's fuzzy text that are compared (cut at a word boundary): a real title
+#: is under 100; a 5,000-character one costs no more than this.
+FUZZY_CHARS = 256
+#: A block of leftovers up to this many pairs is scored as a full matrix (4 MB of float32).
+MATRIX_PAIRS = 1_000_000
+#: In a larger block only pairs sharing a word are scored, and a word held by more than this
+#: many cards of either side is too common to count as evidence.
+COMMON_WORD = 50
+#: At most this many pairs are scored as matrices in one match (cheap: in C, titles prepared
+#: once) ...
+PAIR_BUDGET = 2_000_000
+#: ... and at most this many word-sharing pairs (each prepared on its own, ~10× the cost).
+WORD_PAIR_BUDGET = 200_000
+#: At most this many pairs above the similarity floor are weighed (bonuses, ties); a block with
+#: more look-alikes than what is left falls back to Deleted/Added.
+HIT_BUDGET = 200_000
 
 _NON_WORD = re.compile(r"[\W_]+")
 
@@ -56,6 +81,8 @@ class Matching:
     pairs: list[tuple[Item, Item, float]]
     deleted: list[Item]
     added: list[Item]
+    compared: int = 0  # pairs the fuzzy stage scored (its work, bounded by PAIR_BUDGET)
+    unscored: int = 0  # leftover cards in blocks over the budget: Deleted/Added, unscored
 
 
 def _fold(text: str) -> str:
@@ -75,8 +102,13 @@ def compact_title(title: str) -> str:
 
 def fuzzy_text(title: str) -> str:
     """The string fuzzy scores compare: normalised words, each once (as token_set_ratio sees
-    them, which keeps token_sort_ratio equal to it for titles sharing no word)."""
-    return " ".join(dict.fromkeys(normalize_title(title).split()))
+    them, which keeps token_sort_ratio equal to it for titles sharing no word), cut to
+    ``FUZZY_CHARS`` at a word boundary so a huge title costs what a long one does."""
+    text = " ".join(dict.fromkeys(normalize_title(title).split()))
+    if len(text) > FUZZY_CHARS:
+        cut = text[: FUZZY_CHARS + 1]
+        text = cut.rsplit(" ", 1)[0] if " " in cut else cut[:FUZZY_CHARS]
+    return text
 
 
 def content_key(item: Item) -> tuple[Any, ...]:
@@ -140,11 +172,57 @@ def similarity(a: Sequence[str], b: Sequence[str]) -> Similarity:
         # pair (float64, stored as float32), read and written as arrays, not scalar by scalar.
         at_i = np.fromiter((i for i, _ in shared), dtype=np.intp, count=len(shared))
         at_j = np.fromiter((j for _, j in shared), dtype=np.intp, count=len(shared))
-        token_set = np.array(
-            [fuzz.token_set_ratio(a[i], b[j]) for i, j in shared], dtype=np.float64
+        token_set = process.cpdist(
+            [a[i] for i, _ in shared],
+            [b[j] for _, j in shared],
+            scorer=fuzz.token_set_ratio,
+            dtype=np.float64,
         )
         sim[at_i, at_j] = (sim[at_i, at_j].astype(np.float64) + token_set) / 2
     return sim
+
+
+def shared_word_pairs(a: Sequence[str], b: Sequence[str], limit: int) -> list[tuple[int, int]]:
+    """The pairs (row, column) of ``a`` and ``b`` that share a telling word (in no particular
+    order: the assignment sorts what they score).
+
+    A word held by more than ``COMMON_WORD`` strings of either side tells nothing. The others
+    are taken rarest first (fewest pairs, then the word itself) while the pairs they bring stay
+    within ``limit``: which words count depends on the sets of strings alone, not their order.
+    """
+    in_a: dict[str, list[int]] = {}
+    in_b: dict[str, list[int]] = {}
+    for side, texts in ((in_a, a), (in_b, b)):
+        for k, text in enumerate(texts):
+            for word in text.split():
+                side.setdefault(word, []).append(k)
+    costs = sorted(
+        (len(rows) * len(in_b[w]), w)
+        for w, rows in in_a.items()
+        if len(rows) <= COMMON_WORD and 0 < len(in_b.get(w, ())) <= COMMON_WORD
+    )
+    found: set[tuple[int, int]] = set()
+    spent = 0
+    for cost, w in costs:
+        spent += cost
+        if spent > limit:
+            break
+        found.update((r, c) for r in in_a[w] for c in in_b[w])
+    return list(found)
+
+
+def pair_similarity(
+    a: Sequence[str], b: Sequence[str], pairs: Sequence[tuple[int, int]]
+) -> list[float]:
+    """``similarity`` of the listed pairs only (each pair shares a word), scored in C."""
+    import numpy as np
+
+    left = [a[r] for r, _ in pairs]
+    right = [b[c] for _, c in pairs]
+    sort = process.cpdist(left, right, scorer=fuzz.token_sort_ratio, dtype=np.float32)
+    full = process.cpdist(left, right, scorer=fuzz.token_set_ratio, dtype=np.float64)
+    mean = ((sort.astype(np.float64) + full) / 2).astype(np.float32)
+    return [float(x) for x in mean.tolist()]
 
 
 def match_roadmaps(old: Roadmap, new: Roadmap, order: PeriodOrder | None = None) -> Matching:
@@ -191,6 +269,8 @@ class _Matcher:
         self._keys_old: dict[int, tuple[Any, ...]] = {}
         self._keys_new: dict[int, tuple[Any, ...]] = {}
         self._compact: dict[str, str] = {}  # title -> compact_title(title), shared by both sides
+        self.compared = 0  # pairs the fuzzy stage scored
+        self.unscored = 0  # cards in blocks the budget left unscored
 
     def run(self) -> Matching:
         old, new = self.old, self.new
@@ -234,6 +314,8 @@ class _Matcher:
             ],
             deleted=[old[i] for i in free_old],
             added=[new[j] for j in free_new],
+            compared=self.compared,
+            unscored=self.unscored,
         )
 
     # ------------------------------------------------------------------ bookkeeping
@@ -417,33 +499,56 @@ class _Matcher:
             bonus += ORGS_BONUS
         return bonus
 
+    def _blocks(self, olds: list[int], news: list[int]) -> list[tuple[list[int], list[int]]]:
+        """Leftovers to score together: all of them when few, else lane by lane, smallest
+        block first (then by lane), so the budget goes as far as it can, in an order-free way."""
+        if len(olds) * len(news) <= BLOCK_ABOVE:
+            return [(olds, news)]
+        by_lane: dict[str, tuple[list[int], list[int]]] = {}
+        for i in olds:
+            by_lane.setdefault(self.old[i].lane, ([], []))[0].append(i)
+        for j in news:
+            if self.new[j].lane in by_lane:
+                by_lane[self.new[j].lane][1].append(j)
+        lanes = sorted(by_lane, key=lambda k: (len(by_lane[k][0]) * len(by_lane[k][1]), k))
+        return [by_lane[k] for k in lanes if by_lane[k][1]]
+
     def _fuzzy(self, olds: list[int], news: list[int]) -> None:
-        """Renames: score every leftover pair, accept the best ones above the threshold."""
+        """Renames: score leftover pairs within the budget, accept the best above the threshold."""
         if not olds or not news:
             return
-        blocks: list[tuple[list[int], list[int]]]
-        if len(olds) * len(news) <= BLOCK_ABOVE:
-            blocks = [(olds, news)]
-        else:
-            by_lane: dict[str, tuple[list[int], list[int]]] = {}
-            for i in olds:
-                by_lane.setdefault(self.old[i].lane, ([], []))[0].append(i)
-            for j in news:
-                if self.new[j].lane in by_lane:
-                    by_lane[self.new[j].lane][1].append(j)
-            blocks = [b for b in by_lane.values() if b[1]]
+        import numpy as np
+
         floor = max(MIN_SIMILARITY, RENAME_THRESHOLD - MAX_BONUS)
+        budget, word_budget, hit_budget = PAIR_BUDGET, WORD_PAIR_BUDGET, HIT_BUDGET
         candidates: list[_Candidate] = []
-        for bold, bnew in blocks:
-            sim = similarity(
-                [fuzzy_text(self.old[i].title) for i in bold],
-                [fuzzy_text(self.new[j].title) for j in bnew],
-            )
-            rows, cols = np.nonzero(sim >= floor)
-            for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+        for bold, bnew in self._blocks(olds, news):
+            a = [fuzzy_text(self.old[i].title) for i in bold]
+            b = [fuzzy_text(self.new[j].title) for j in bnew]
+            hits: list[tuple[int, int, float]]
+            if len(a) * len(b) <= min(MATRIX_PAIRS, budget):
+                sim = similarity(a, b)
+                budget -= len(a) * len(b)
+                rows, cols = np.nonzero(sim >= floor)
+                scores = sim[rows, cols].tolist()
+                hits = list(zip(rows.tolist(), cols.tolist(), scores, strict=True))
+            else:
+                pairs = shared_word_pairs(a, b, word_budget)
+                word_budget -= len(pairs)
+                scored = zip(pairs, pair_similarity(a, b, pairs) if pairs else [], strict=True)
+                hits = [(r, c, x) for (r, c), x in scored if x >= floor]
+                self.compared += len(pairs)
+                self.unscored += len(a) - len({r for r, _ in pairs})
+                self.unscored += len(b) - len({c for _, c in pairs})
+            if len(hits) > hit_budget:  # look-alikes past weighing: Deleted / Added
+                self.unscored += len({r for r, _, _ in hits}) + len({c for _, c, _ in hits})
+                continue
+            hit_budget -= len(hits)
+            for r, c, score in hits:
                 i, j = bold[r], bnew[c]
-                base = round(float(sim[r, c]), 1)
+                base = round(score, 1)
                 total = base + self._bonus(self.old[i], self.new[j])
                 if total >= RENAME_THRESHOLD:
                     candidates.append(((-total, -base, *self._tie(i, j)), i, j, base))
+        self.compared += PAIR_BUDGET - budget
         self._assign(candidates)

@@ -18,6 +18,7 @@ from wikisync.render.text import (
     render_entries,
     sentences,
 )
+from wikisync.safe import safe_text
 
 CHANGE_FORMATS: tuple[str, ...] = (*TEMPLATE_FORMATS, "json")
 
@@ -43,9 +44,9 @@ def render_changes(cs: ChangeSet, fmt: str = "text", options: RenderOptions | No
     _check(fmt, CHANGE_FORMATS)
     opts = options or RenderOptions()
     if fmt == "json":
-        return dumps(changes_doc(cs, opts))
+        return safe_text(dumps(changes_doc(cs, opts)))
     entry = build_entry(cs, opts)
-    return render_entries([entry] if entry is not None else [], fmt, opts)
+    return safe_text(render_entries([entry] if entry is not None else [], fmt, opts))
 
 
 def render_history(
@@ -56,16 +57,17 @@ def render_history(
     opts = options or RenderOptions()
     kept = [cs for cs in newest_first(changesets) if cs.changes]
     if fmt == "json":
-        return dumps(history_doc(kept, opts))
+        return safe_text(dumps(history_doc(kept, opts)))
     entries = [e for e in (build_entry(cs, opts) for cs in kept) if e is not None]
-    return render_entries(entries, fmt, opts)
+    return safe_text(render_entries(entries, fmt, opts))
 
 
 def render_roadmap(roadmap: Roadmap, fmt: str = "table") -> str:
-    """A parsed roadmap as an aligned table, JSON (``wikisync.roadmap/1``) or CSV."""
+    """A parsed roadmap as an aligned table, JSON (``wikisync.roadmap/1``) or CSV; page text
+    is never printed raw (``safe_text``)."""
     _check(fmt, ROADMAP_FORMATS)
     if fmt == "json":
-        return render_json(roadmap)
+        return safe_text(render_json(roadmap))
     if fmt == "csv":
-        return render_csv(roadmap)
-    return render_table(roadmap)
+        return safe_text(render_csv(roadmap))
+    return safe_text(render_table(roadmap))

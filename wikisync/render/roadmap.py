@@ -7,6 +7,7 @@ import io
 
 from wikisync.model import Item, Roadmap
 from wikisync.render.jsonout import dumps
+from wikisync.safe import csv_cell, safe_text
 
 ROADMAP_FORMATS: tuple[str, ...] = ("table", "json", "csv")
 CSV_COLUMNS: tuple[str, ...] = (
@@ -65,7 +66,7 @@ def render_table(roadmap: Roadmap) -> str:
         orgs = ", ".join(item.org_names or item.orgs)
         lane = lanes.get(item.lane, item.lane)
         rows.append((_period_name(roadmap, item), lane, title, item.stage or "", orgs))
-    rows = [tuple(" ".join(c.split()) for c in row) for row in rows]
+    rows = [tuple(safe_text(" ".join(c.split())) for c in row) for row in rows]
     widths = [max(len(row[k]) for row in rows) for k in range(len(_TABLE_HEADER))]
     lines = [
         _GAP.join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
@@ -75,13 +76,15 @@ def render_table(roadmap: Roadmap) -> str:
 
 
 def render_csv(roadmap: Roadmap) -> str:
-    """CSV with list fields joined by ``; `` and ``\\n`` line endings."""
+    """CSV with list fields joined by ``; `` and ``\\n`` line endings; a cell a spreadsheet
+    would run as a formula starts with ``'`` (``csv_cell``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for i in ordered_items(roadmap):
         writer.writerow(
-            (
+            csv_cell(cell)
+            for cell in (
                 i.period,
                 i.period_end or "",
                 i.lane,

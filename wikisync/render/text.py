@@ -22,6 +22,7 @@ from wikisync.model import CATEGORIES, Change, ChangeSet, FieldChange, Item, Roa
 from wikisync.render.confluence import xml_safe
 from wikisync.render.markdown import escape_markdown, markdown_url
 from wikisync.render.wiki import escape_wiki, wiki_url
+from wikisync.safe import cap_title
 from wikisync.timeline import shift, show_date
 
 TEMPLATE_FORMATS: tuple[str, ...] = ("text", "markdown", "confluence", "wiki")
@@ -43,6 +44,11 @@ class RenderOptions:
 
 
 # --------------------------------------------------------------------------- naming
+
+
+def _quoted(text: str) -> str:
+    """“Text”, cut to ``safe.TITLE_CAP``: a 200,000-character title cannot flood an entry."""
+    return f"{_LQ}{cap_title(text)}{_RQ}"
 
 
 class _Namer:
@@ -81,8 +87,8 @@ class _Namer:
     def card(self, title: str, stage: str | None) -> str:
         """“Title”, with the stage when the title alone is ambiguous (phases of an initiative)."""
         if stage and title in self.duplicates:
-            title = f"{title} <{stage}>"
-        return f"{_LQ}{title}{_RQ}"
+            return f"{_LQ}{cap_title(title)} <{stage}>{_RQ}"
+        return _quoted(title)
 
     def period(self, label: str, short: str | None = None) -> str:
         short = short if short is not None else self.shorts.get(label, label)
@@ -241,16 +247,16 @@ class _Sentencer:
             removed = [p for p in old_parts if p not in new_parts]
             bits = []
             if added and not (renamed and whole):
-                bits.append("added " + _and_join([f"{_LQ}{p}{_RQ}" for p in added]))
+                bits.append("added " + _and_join([_quoted(p) for p in added]))
             if removed and not (renamed and whole):
-                bits.append("removed " + _and_join([f"{_LQ}{p}{_RQ}" for p in removed]))
+                bits.append("removed " + _and_join([_quoted(p) for p in removed]))
             if bits:
                 return ", ".join(bits)
         old_t, new_t = self._old_title(c), self._new_title(c)
         if old_t == new_t and o is not None and n is not None:
             old_t, new_t = o.text, n.text
         if old_t != new_t and not renamed:
-            return f"text {_LQ}{old_t}{_RQ} {_ARROW} {_LQ}{new_t}{_RQ}"
+            return f"text {_quoted(old_t)} {_ARROW} {_quoted(new_t)}"
         if o is not None and n is not None and o.links != n.links:
             return _links(o.links, n.links)
         if renamed:
