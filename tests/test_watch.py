@@ -148,3 +148,41 @@ def test_bad_watch_config(tmp_path: Path, toml: str, words: str) -> None:
     cfg.write_text(toml, encoding="utf-8")
     code, _out, err = run(cfg, "pages")
     assert code == 2 and words in err and err.count("\n") == 1
+
+
+def test_backfill_all_covers_discovered_pages(fake: FakeConfluence, tmp_path: Path) -> None:
+    for pid in ("101", "104"):
+        fake.add_version(pid, V[6], VIEW, when="2021-06-10T12:00:00Z")
+    cfg = config(fake, tmp_path)
+    code, out, err = run(cfg, "backfill", "--all")
+    assert code == 0, err
+    assert "ac-101: stored 2 new versions (v1..v2)" in out
+    assert "ac-102: stored 1 new version (v1..v1)" in out
+    assert "ac-104: stored 2 new versions (v1..v2)" in out
+    code, out, _ = run(cfg, "backfill", "ac-104")  # a discovered page by its name
+    assert code == 0 and "ac-104: stored 0 new versions, skipped 2 already stored" in out
+
+
+def test_a_retry_after_holds_every_client_of_the_site(fake: FakeConfluence) -> None:
+    """A 429 answered to one worker makes the next request of another worker on the same site
+    wait too (recorded through the clients' sleep, so the test does not wait)."""
+    from wikisync.confluence import ConfluenceClient
+    from wikisync.http import gate_for
+
+    first: list[float] = []
+    second: list[float] = []
+    fake.rate_limit(times=1, retry_after="30", path="/content/101")
+    a = ConfluenceClient(fake.base_url, cloud=False, sleep=first.append)
+    b = ConfluenceClient(fake.base_url, cloud=False, sleep=second.append)
+    try:
+        assert a.current_version("101") == 1
+        assert first == [30.0]  # a waited as the site asked, then retried
+        assert b.current_version("102") == 1
+        assert len(second) == 1 and 25 < second[0] <= 30  # b waited for the rest of it
+        other = fake.base_url.replace("127.0.0.1", "localhost")  # another site, another gate
+        assert gate_for(other) is not gate_for(fake.base_url)
+        assert gate_for(fake.base_url + "/rest/api") is gate_for(fake.base_url)
+    finally:
+        a.close()
+        b.close()
+        gate_for(fake.base_url).clear()

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from click.shell_completion import CompletionItem
@@ -34,6 +34,9 @@ from wikisync.safe import safe_text
 from wikisync.sources import Sources, did_you_mean
 from wikisync.store import Store
 from wikisync.terminal import COLOR_CHOICES, colour_history, colour_wanted, red, start_pager
+
+if TYPE_CHECKING:
+    from wikisync.sync import BackfillResult
 
 # wikisync.sync (requests, the REST client) is imported inside the commands that talk to a
 # wiki, so offline commands (parse, diff of files, history) start without it.
@@ -791,6 +794,7 @@ def sync_cmd(
     "--jobs", type=click.IntRange(1, 16), default=4, show_default=True, help="Parallel fetches."
 )
 @click.option("--wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS")
+@click.option("--all", "all_", is_flag=True, help="Every configured and watched page.")
 @click.pass_obj
 def backfill_cmd(
     app: App,
@@ -800,22 +804,57 @@ def backfill_cmd(
     end: int | None,
     jobs: int,
     wait: float,
+    all_: bool,
 ) -> None:
     """Store every historical version of a page that is not stored yet (resumable).
 
-    Writes no CHANGELOG entries: `wikisync history NAME` regenerates them all.
+    Writes no CHANGELOG entries: `wikisync history NAME` regenerates them all. --all backfills
+    every configured page and every page a [[watch]] finds.
 
     \b
     Examples:
       wikisync backfill openedx-roadmap
       wikisync backfill openedx-roadmap --from 20 --to 40 --jobs 2
+      wikisync backfill --all
     """
-    from wikisync.sync import backfill, client_for, store_lock
+    from wikisync.sync import store_lock
+    from wikisync.watch import pages_to_sync
 
-    cfg = app.sources.live_page(app.page(name, page, live=True))
     if start is not None and end is not None and start > end:
         raise click.BadParameter(f"--from {start} is after --to {end}")
-    client_for(cfg).close()  # missing credentials fail here, before the lock and the pool
+    failed = False
+    with store_lock(app.store, wait):
+        if all_:
+            found = pages_to_sync(app.store, app.config, (), resolve=app.sources.live_page)
+            for note in [] if app.quiet else found.notes:
+                click.echo(note)
+            for error in found.errors:
+                failed = True
+                click.echo(_error_line(error), err=True)
+            cfgs = found.pages
+        elif name or page:
+            wanted = [app.page(name, page)]
+            cfgs = pages_to_sync(app.store, app.config, wanted, resolve=app.sources.live_page).pages
+        else:
+            cfgs = [app.sources.live_page(app.page(name, page, live=True))]
+        for cfg in cfgs:
+            try:
+                click.echo(_backfill_one(app, cfg, start, end, jobs).summary())
+            except WikisyncError as exc:
+                if not all_:
+                    raise
+                failed = True
+                click.echo(_error_line(f"{cfg.name}: {exc}"), err=True)
+    if failed:
+        raise SystemExit(2)
+
+
+def _backfill_one(
+    app: App, cfg: PageConfig, start: int | None, end: int | None, jobs: int
+) -> BackfillResult:
+    from wikisync.sync import backfill, client_for
+
+    client_for(cfg).close()  # missing credentials fail here, before the pool
     bar: Any = None
 
     def progress(done: int, total: int) -> None:
@@ -830,12 +869,11 @@ def backfill_cmd(
 
     quiet_spinner = contextlib.ExitStack()
     try:
-        with store_lock(app.store, wait), quiet_spinner:
-            result = backfill(app.store, cfg, start=start, end=end, jobs=jobs, progress=progress)
+        with quiet_spinner:
+            return backfill(app.store, cfg, start=start, end=end, jobs=jobs, progress=progress)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    click.echo(result.summary())
 
 
 def _publish_one(app: App, cfg: PageConfig, *, yes: bool, create_section: bool, quiet: bool) -> str:

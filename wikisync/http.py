@@ -411,6 +411,11 @@ class SiteGate:
             with self._lock:
                 self._until = max(self._until, time.monotonic() + seconds)
 
+    def clear(self) -> None:
+        """Forget any pending wait (a test that planted one cleans up after itself)."""
+        with self._lock:
+            self._until = 0.0
+
     def wait(self, sleep: Callable[[float], None] = time.sleep) -> float:
         """Wait (with the caller's ``sleep``) until the site may be asked again; returns the
         seconds waited."""
