@@ -55,7 +55,7 @@ from wikisync.store import (
     replace_file,
     validate_page_name,
 )
-from wikisync.wikis import Wiki, diff_url, open_wiki
+from wikisync.wikis import Wiki, diff_url, open_wiki, response_cap
 
 __all__ = [
     "BackfillResult",
@@ -72,6 +72,7 @@ __all__ = [
     "live_page",
     "live_pages",
     "publish_page",
+    "response_cap",
     "store_lock",
     "sync_page",
     "sync_pages",
