@@ -80,13 +80,29 @@ def open_wiki(cfg: PageConfig, *, environ: Mapping[str, str] | None = None) -> W
         cfg.auth, cfg.user_env, cfg.token_env, os.environ if environ is None else environ
     )
     timeout = (min(10.0, cfg.timeout), cfg.timeout)
+    cap = response_cap(cfg.parse.max_bytes)
     if cfg.api == "mediawiki":
         from wikisync.wikis.mediawiki import MediaWikiClient
 
-        return MediaWikiClient(cfg.base_url, auth, timeout=timeout, retries=cfg.retries)
+        return MediaWikiClient(
+            cfg.base_url, auth, timeout=timeout, retries=cfg.retries, max_bytes=cap
+        )
     from wikisync.confluence import ConfluenceClient
 
-    return ConfluenceClient(cfg.base_url, auth, api=cfg.api, timeout=timeout, retries=cfg.retries)
+    return ConfluenceClient(
+        cfg.base_url, auth, api=cfg.api, timeout=timeout, retries=cfg.retries, max_bytes=cap
+    )
+
+
+def response_cap(page_bytes: int) -> int | None:
+    """The cap on one answer (decompressed) for a page limit of ``page_bytes``.
+
+    An answer holds the page's bodies (JSON-escaped, so up to ~1.5x each: storage and view, or
+    HTML and wikitext) and some metadata: three times the page limit plus 1 MiB. ``max_bytes =
+    0`` (no page limit) leaves answers uncapped in size; the time bound of a request still ends
+    an endless body.
+    """
+    return 3 * page_bytes + (1 << 20) if page_bytes > 0 else None
 
 
 def diff_url(cfg: PageConfig, page_id: str, old: int, new: int) -> str | None:
