@@ -43,3 +43,14 @@ def browser() -> Iterator[object]:
         yield b
     finally:
         b.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_site_gates() -> Iterator[None]:
+    """Each test starts with no site asking to wait: a Retry-After planted by one test (whose
+    clients record their sleeps instead of sleeping) must not hold the next one."""
+    from wikisync import http
+
+    http._gates.clear()
+    yield
+    http._gates.clear()

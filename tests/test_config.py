@@ -168,7 +168,10 @@ def test_wrong_page_keys(tmp_path: Path, change: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('colour = "red"\n', "colour: unknown key (expected one of store, page)"),
+        (
+            'colour = "red"\n',
+            "colour: unknown key (expected one of store, page, notify, watch, fetch)",
+        ),
         ('[store]\npath = "s"\ndir = "x"\n', "store.dir: unknown key"),
         ("[store]\npath = 3\n", "store.path: expected a string, got int 3"),
         ('store = "snapshots"\n', "store: expected a table"),

@@ -227,7 +227,7 @@ def test_a_put_is_never_redirected(fake: FakeConfluence, status: int) -> None:
         ConfluenceClient(fake.base_url, AUTHS["basic"], cloud=True) as client,
         pytest.raises(FetchError) as ei,
     ):
-        client.update_page(PID, title=TITLE, storage="<p>new body</p>", version=2)
+        client.update_page(PID, title=TITLE, body="<p>new body</p>", base=1)
     msg = str(ei.value)
     assert f"HTTP {status} redirect to http://localhost:{fake.server.port}/" in msg, msg
     assert "a write is never re-sent" in msg

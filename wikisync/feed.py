@@ -134,7 +134,7 @@ def write_feed(
     ``NAME/.wikisync-feed`` records the snapshot the feed was built up to, written after the
     feed: a run that stopped in between leaves it stale, and the next run rewrites the feed.
     """
-    from wikisync.store import _replace_file
+    from wikisync.store import replace_file
 
     snaps = store.snapshots(page)
     if not snaps:
@@ -151,15 +151,11 @@ def write_feed(
     data = render_feed(
         page, title, feed_entries(store, page, options, link=link), page_url=latest.meta.url
     )
-    if path.is_symlink() or mark.is_symlink():
-        from wikisync.errors import StoreError
-
-        raise StoreError(f"{path} is a symlink: refusing to write through it")
     try:
         same = path.read_bytes() == data
     except FileNotFoundError:
         same = False
     if not same:
-        _replace_file(path, data)
-    _replace_file(mark, f"{latest.id}\n".encode("ascii"))
+        replace_file(path, data)
+    replace_file(mark, f"{latest.id}\n".encode("ascii"))
     return not same

@@ -403,25 +403,29 @@ class SiteGate:
 
     def __init__(self) -> None:
         self._until = 0.0
+        self._holder: int | None = None  # the thread whose retry is sleeping the hold out
         self._lock = threading.Lock()
 
     def hold(self, seconds: float) -> None:
         """Ask every request to this site to wait ``seconds`` from now (the longest ask wins)."""
         if seconds > 0:
             with self._lock:
-                self._until = max(self._until, time.monotonic() + seconds)
+                until = time.monotonic() + seconds
+                if until > self._until:
+                    self._until, self._holder = until, threading.get_ident()
 
     def clear(self) -> None:
         """Forget any pending wait (a test that planted one cleans up after itself)."""
         with self._lock:
-            self._until = 0.0
+            self._until, self._holder = 0.0, None
 
     def wait(self, sleep: Callable[[float], None] = time.sleep) -> float:
         """Wait (with the caller's ``sleep``) until the site may be asked again; returns the
         seconds waited."""
         with self._lock:
             remaining = self._until - time.monotonic()
-        if remaining <= 0:
+            mine = self._holder == threading.get_ident()  # its own retry already waited
+        if remaining <= 0 or mine:
             return 0.0
         sleep(remaining)
         return remaining

@@ -199,20 +199,18 @@ class Outbox:
 
     def enqueue(self, message: Message, targets: Iterable[Target]) -> int:
         """Queue ``message`` for every target that wants its page; returns how many."""
-        from wikisync.store import _replace_file
+        from wikisync.store import replace_file
 
         wanted = [t for t in targets if t.wants(message.page)]
         if not wanted:
             return 0
         try:
             self.dir.mkdir(mode=0o700, exist_ok=True)
-            if self.dir.is_symlink():
-                raise StoreError(f"{self.dir} is a symlink: refusing to write through it")
-            for target in wanted:
-                data = json.dumps(message.to_json(target), ensure_ascii=False, sort_keys=True)
-                _replace_file(self.dir / self._name(message, target), (data + "\n").encode())
         except OSError as exc:
             raise StoreError(f"cannot queue a notification in {self.dir}: {exc}") from exc
+        for target in wanted:  # replace_file refuses a symlinked folder or file
+            data = json.dumps(message.to_json(target), ensure_ascii=False, sort_keys=True)
+            replace_file(self.dir / self._name(message, target), (data + "\n").encode())
         return len(wanted)
 
     def pending(self) -> list[Pending]:

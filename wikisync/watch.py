@@ -69,18 +69,16 @@ def _load(store: Store, watch: WatchConfig) -> _State:
 
 
 def _save(store: Store, watch: WatchConfig, state: _State) -> None:
-    from wikisync.store import _replace_file
+    from wikisync.store import replace_file
 
     path = _path(store, watch)
     data = {"schema": SCHEMA, "watch": watch.name, "pages": state.pages, "gone": state.gone}
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if path.parent.is_symlink() or path.is_symlink():
-            raise StoreError(f"{path} is behind a symlink: refusing to write through it")
-        text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-        _replace_file(path, text.encode())
     except OSError as exc:
         raise StoreError(f"cannot write {path}: {exc}") from None
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    replace_file(path, text.encode())  # refuses a symlink in its place
 
 
 def known_pages(store: Store, config: Config) -> list[PageConfig]:
