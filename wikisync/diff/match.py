@@ -17,14 +17,14 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
-from rapidfuzz import fuzz, process
+from typing import TYPE_CHECKING, Any
 
 from wikisync.diff.periods import PeriodOrder
 from wikisync.model import Item, Roadmap
+
+if TYPE_CHECKING:  # numpy and rapidfuzz load when a fuzzy stage runs, not with every command
+    import numpy as np
+    import numpy.typing as npt
 
 #: Score of a pair matched on its exact or normalised title.
 EXACT = 100.0
@@ -46,7 +46,8 @@ SHARED_LIMIT = 20_000
 
 _NON_WORD = re.compile(r"[\W_]+")
 
-Similarity = npt.NDArray[np.float32]
+if TYPE_CHECKING:
+    Similarity = npt.NDArray[np.float32]
 
 
 @dataclass(slots=True)
@@ -116,6 +117,9 @@ def similarity(a: Sequence[str], b: Sequence[str]) -> Similarity:
     differs from token_sort for titles that share a word, so it is computed for those pairs
     alone: token_sort in C over the whole matrix is ~40× cheaper than token_set.
     """
+    import numpy as np
+    from rapidfuzz import fuzz, process
+
     sim: Similarity = process.cdist(a, b, scorer=fuzz.token_sort_ratio, dtype=np.float32)
     index: dict[str, list[int]] = {}
     for j, text in enumerate(b):
@@ -385,6 +389,8 @@ class _Matcher:
                 if self.new[j].lane in by_lane:
                     by_lane[self.new[j].lane][1].append(j)
             blocks = [b for b in by_lane.values() if b[1]]
+        import numpy as np
+
         floor = max(MIN_SIMILARITY, RENAME_THRESHOLD - MAX_BONUS)
         candidates: list[_Candidate] = []
         for bold, bnew in blocks:
