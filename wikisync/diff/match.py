@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from array import array
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,9 @@ BLOCK_ABOVE = 40_000
 GROUP_LIMIT = 4_096
 #: Above this many token-sharing pairs, token_set_ratio runs over the whole block in C.
 SHARED_LIMIT = 20_000
+#: Above this many pairs in a block, scores come from numpy matrices; below, importing numpy
+#: (60-120 ms) costs more than scoring pair by pair in Python (1-5 µs a pair).
+NUMPY_ABOVE = 10_000
 
 _NON_WORD = re.compile(r"[\W_]+")
 
@@ -145,6 +149,33 @@ def similarity(a: Sequence[str], b: Sequence[str]) -> Similarity:
         )
         sim[at_i, at_j] = (sim[at_i, at_j].astype(np.float64) + token_set) / 2
     return sim
+
+
+def similar_pairs(a: Sequence[str], b: Sequence[str], floor: float) -> list[tuple[int, int, float]]:
+    """The pairs ``(row, column, similarity)`` of ``similarity(a, b)`` at or above ``floor``,
+    row by row: the same numbers, float32 included, without importing numpy for small blocks."""
+    if len(a) * len(b) > NUMPY_ABOVE:
+        import numpy as np
+
+        sim = similarity(a, b)
+        rows, cols = np.nonzero(sim >= floor)
+        return [(r, c, float(sim[r, c])) for r, c in zip(rows.tolist(), cols.tolist(), strict=True)]
+    from rapidfuzz import fuzz
+
+    f32 = array("f", [0.0])  # rounds each score to float32, as the matrix stores it
+    words_b = [set(text.split()) for text in b]
+    pairs: list[tuple[int, int, float]] = []
+    for r, x in enumerate(a):
+        words = set(x.split())
+        for c, y in enumerate(b):
+            f32[0] = fuzz.token_sort_ratio(x, y)
+            score = f32[0]
+            if not words.isdisjoint(words_b[c]):
+                f32[0] = (score + fuzz.token_set_ratio(x, y)) / 2
+                score = f32[0]
+            if score >= floor:
+                pairs.append((r, c, score))
+    return pairs
 
 
 def match_roadmaps(old: Roadmap, new: Roadmap, order: PeriodOrder | None = None) -> Matching:
@@ -389,19 +420,17 @@ class _Matcher:
                 if self.new[j].lane in by_lane:
                     by_lane[self.new[j].lane][1].append(j)
             blocks = [b for b in by_lane.values() if b[1]]
-        import numpy as np
-
         floor = max(MIN_SIMILARITY, RENAME_THRESHOLD - MAX_BONUS)
         candidates: list[_Candidate] = []
         for bold, bnew in blocks:
-            sim = similarity(
+            scored = similar_pairs(
                 [fuzzy_text(self.old[i].title) for i in bold],
                 [fuzzy_text(self.new[j].title) for j in bnew],
+                floor,
             )
-            rows, cols = np.nonzero(sim >= floor)
-            for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            for r, c, sim in scored:
                 i, j = bold[r], bnew[c]
-                base = round(float(sim[r, c]), 1)
+                base = round(sim, 1)
                 total = base + self._bonus(self.old[i], self.new[j])
                 if total >= RENAME_THRESHOLD:
                     candidates.append(((-total, -base, *self._tie(i, j)), i, j, base))
