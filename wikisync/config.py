@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from wikisync._lazy import lazy_re
 from wikisync.errors import ConfigError
 from wikisync.model import ParseOptions
 
@@ -34,8 +35,8 @@ SECRET_KEYS = frozenset(
 )
 _SECRET_MESSAGE = "secrets never go in the config file; name an environment variable in token_env"
 
-_NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
-_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAME_RE = lazy_re(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+_ENV_NAME_RE = lazy_re(r"[A-Za-z_][A-Za-z0-9_]*")
 
 _TOP_KEYS = ("store", "page")
 _STORE_KEYS = ("path",)

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from wikisync import __version__
+from wikisync._lazy import lazy_re
 from wikisync.errors import StoreError
 from wikisync.model import Document, Roadmap, SourceMeta, VersionRef
 
@@ -63,12 +64,12 @@ BODY_FILES: dict[str, str] = {
     "html": "body.html",
 }
 
-_NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
-_ID_RE = re.compile(r"\d{8}T\d{6}Z-v\d+-[0-9a-f]{12}")
-_LATEST_RE = re.compile(r"latest(?:~(\d+))?")
-_VERSION_RE = re.compile(r"v(\d+)")
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_HEX_RE = re.compile(r"[0-9a-fA-F]{6,64}")
+_NAME_RE = lazy_re(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+_ID_RE = lazy_re(r"\d{8}T\d{6}Z-v\d+-[0-9a-f]{12}")
+_LATEST_RE = lazy_re(r"latest(?:~(\d+))?")
+_VERSION_RE = lazy_re(r"v(\d+)")
+_DATE_RE = lazy_re(r"\d{4}-\d{2}-\d{2}")
+_HEX_RE = lazy_re(r"[0-9a-fA-F]{6,64}")
 
 _REF_FORMS = "NAME, NAME@latest, NAME@latest~N, NAME@vN, NAME@<id or hash>, NAME@YYYY-MM-DD"
 

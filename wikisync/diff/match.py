@@ -12,7 +12,6 @@ of ``match(a, b)``.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from array import array
 from collections import Counter
@@ -20,6 +19,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from wikisync._lazy import lazy_re
 from wikisync.diff.periods import PeriodOrder
 from wikisync.model import Item, Roadmap
 
@@ -48,7 +48,7 @@ SHARED_LIMIT = 20_000
 #: (60-120 ms) costs more than scoring pair by pair in Python (1-5 µs a pair).
 NUMPY_ABOVE = 10_000
 
-_NON_WORD = re.compile(r"[\W_]+")
+_NON_WORD = lazy_re(r"[\W_]+")
 
 if TYPE_CHECKING:
     Similarity = npt.NDArray[np.float32]

@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Literal
 
+from wikisync._lazy import lazy_re
 from wikisync.model import Item, Lane, Period, Roadmap, Where
 
 Side = Literal["old", "new"]
@@ -27,8 +28,8 @@ def _norm(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
-_YEAR = re.compile(r"\b(?:FY\s?'?(\d{4}|\d{2})|((?:19|20)\d{2}))\b", re.IGNORECASE)
-_PART = re.compile(r"\b([QHT])([1-4])\b", re.IGNORECASE)
+_YEAR = lazy_re(r"\b(?:FY\s?'?(\d{4}|\d{2})|((?:19|20)\d{2}))\b", re.IGNORECASE)
+_PART = lazy_re(r"\b([QHT])([1-4])\b", re.IGNORECASE)
 _MONTHS_PER_PART = {"q": 3, "h": 6, "t": 4}
 
 

@@ -19,6 +19,7 @@ from typing import cast
 from lxml import etree
 
 from wikisync._gc import paused_gc
+from wikisync._lazy import lazy_re
 from wikisync.errors import ParseError
 from wikisync.model import Item, Lane, ParseOptions, Part, Period, Roadmap
 from wikisync.parse.cards import Card, parse_cell
@@ -28,7 +29,7 @@ from wikisync.parse.inline import Context, label_of, norm, raw_text, text_of
 from wikisync.parse.legend import parse_legend
 from wikisync.parse.outline import heading_before
 
-_PERIOD = re.compile(
+_PERIOD = lazy_re(
     r"""
       \bFY\s?'?\d{2,4}\b
     | \b(?:Q[1-4]|H[12]|T[1-3])\b
@@ -42,8 +43,8 @@ _PERIOD = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
-_SUB_PERIOD = re.compile(r"\b(Q[1-4]|H[12]|T[1-3])\b", re.IGNORECASE)
-_YEAR = re.compile(r"\b(?:FY\s?'?(\d{2,4})|((?:19|20)\d{2}))\b", re.IGNORECASE)
+_SUB_PERIOD = lazy_re(r"\b(Q[1-4]|H[12]|T[1-3])\b", re.IGNORECASE)
+_YEAR = lazy_re(r"\b(?:FY\s?'?(\d{2,4})|((?:19|20)\d{2}))\b", re.IGNORECASE)
 
 
 def is_period_like(
