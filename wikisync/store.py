@@ -47,7 +47,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from wikisync import __version__
+from wikisync import __version__, jsondoc
 from wikisync._lazy import lazy_re
 from wikisync.errors import StoreError
 from wikisync.model import Document, Roadmap, SourceMeta, VersionRef
@@ -174,10 +174,9 @@ def _replace_file(path: Path, data: bytes) -> None:
 
 
 def _roadmap_bytes(roadmap: Roadmap) -> bytes:
-    """Compact on purpose: ``indent`` makes json fall back to its pure-Python encoder, a third
-    of a backfill's time. ``wikisync parse NAME@vN --format json`` prints it readably."""
-    text = json.dumps(roadmap.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return (text + "\n").encode("utf-8")
+    """Compact, so the file stays small; ``wikisync parse NAME@vN --format json`` prints it
+    readably. Written by orjson (``jsondoc``): the same bytes as ``json``, ~20× faster."""
+    return (jsondoc.dumps_compact(roadmap.to_json()) + "\n").encode("utf-8")
 
 
 def _checked(roadmap: Roadmap) -> Roadmap:
@@ -451,7 +450,7 @@ class Store:
             for fmt in sorted(doc.bodies):
                 _write_file(tmp / BODY_FILES[fmt], doc.bodies[fmt].encode("utf-8"))
             _write_file(tmp / "roadmap.json", _roadmap_bytes(roadmap))
-            meta_bytes = json.dumps(meta, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+            meta_bytes = jsondoc.dumps(meta) + "\n"
             _write_file(tmp / "meta.json", meta_bytes.encode("utf-8"))
             _fsync_dir(tmp)
             if final.exists():
@@ -582,7 +581,7 @@ class Store:
         """The roadmap derived when the snapshot was stored (or last reparsed)."""
         path = snap.path / "roadmap.json"
         try:
-            d = json.loads(path.read_bytes().decode("utf-8"))
+            d = jsondoc.loads(path.read_bytes())
             if not isinstance(d, dict):
                 raise ValueError("not a JSON object")
             return _checked(Roadmap.from_json(d))
