@@ -2,31 +2,22 @@
 
 ``json.dumps(indent=2, sort_keys=True)`` falls back to CPython's pure-Python encoder (``indent``
 disables the C one): ~200 ms for an 8,000-card roadmap, as long as parsing the page. orjson writes
-the same bytes in a few milliseconds. Where the two could differ, the standard library writes the
-document instead, so the bytes never depend on which encoder ran:
+the same bytes in a few milliseconds: same key order (code points), same escapes with UTF-8 kept,
+same separators, the same shortest round-trip digits for every float in fixed notation.
 
-- a float in exponent form (``1e-05`` / ``1e16``; orjson writes ``1e-5`` / ``0.00001`` / ``1e16``):
-  caught by scanning orjson's output for a number with an ``e`` or starting ``0.0000`` where a
-  value starts (after ``:``, ``,`` or ``[``); text that happens to look like one (``"Q1, 3e5"``)
-  only costs the slower encoder, never different bytes;
-- what orjson refuses (integers beyond 64 bits, non-string keys, lone surrogates, objects it
-  would serialise on its own such as dataclasses and datetimes: ``json`` raises for those, and
-  still does).
-
-NaN and infinities are the one difference: orjson writes ``null`` where ``json`` writes ``NaN``,
-which is not JSON. No wikisync document holds them.
+What orjson refuses (integers beyond 64 bits, non-string keys, lone surrogates, dataclasses and
+datetimes, which ``json`` refuses too) goes to the standard library, so it behaves as before.
+Two differences remain, for numbers no wikisync document holds (its floats are 0-100 scores
+rounded to 0.1): a float that ``repr`` writes in exponent form (below 1e-4 or from 1e16:
+``json`` ``1e-05`` / ``1e+16``, orjson ``0.00001`` / ``1e16``), and NaN or infinities (``json``
+``NaN``, which is not JSON; orjson ``null``). Scanning every output for them cost as much as
+writing it, so the contract (docs/schemas.md) limits numbers instead.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
-
-from wikisync._lazy import lazy_re
-
-#: A value orjson may have formatted unlike ``repr(float)``: exponent form, or a tiny fraction.
-#: Anchored where a value starts, so hex ids (``"3e4a…"``) inside strings do not count.
-_RISKY_NUMBER = lazy_re(r"(?:^|[:,\[])\s*-?(?:[0-9][0-9.]*[eE]|0\.0000)")
 
 
 def _orjson(doc: Any, indent: bool) -> str | None:
@@ -42,12 +33,9 @@ def _orjson(doc: Any, indent: bool) -> str | None:
     if indent:
         option |= orjson.OPT_INDENT_2
     try:
-        text = orjson.dumps(doc, option=option).decode("utf-8")
+        return orjson.dumps(doc, option=option).decode("utf-8")
     except (orjson.JSONEncodeError, TypeError):
         return None
-    if _RISKY_NUMBER.search(text):
-        return None
-    return text
 
 
 def dumps(doc: Any) -> str:
