@@ -9,6 +9,7 @@ fallback), and its bytes equal ``json.dumps``'s.
 from __future__ import annotations
 
 import json
+from dataclasses import FrozenInstanceError, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from wikisync import jsondoc
 from wikisync.diff import diff_roadmaps
-from wikisync.model import ChangeSet, Roadmap, VersionRef
+from wikisync.model import ChangeSet, Item, Part, Roadmap, VersionRef
 from wikisync.parse import parse_text
 from wikisync.render import render_changes, render_roadmap
 
@@ -124,3 +125,18 @@ def test_any_document_matches_the_standard_library(doc: Any) -> None:
         return
     assert jsondoc.dumps(doc).encode("utf-8") == expected
     assert jsondoc.dumps_compact(doc) == stdlib_compact(doc)
+
+
+def test_loading_a_stored_roadmap_builds_ordinary_frozen_items() -> None:
+    """from_json skips the frozen __init__ (speed) but must build the very same objects."""
+    _, roadmap = real_roadmaps()
+    loaded = Roadmap.from_json(jsondoc.loads(jsondoc.dumps_compact(roadmap.to_json())))
+    assert loaded == roadmap
+    assert [hash(i) for i in loaded.items] == [hash(i) for i in roadmap.items]
+    item = loaded.items[0]
+    assert type(item) is Item and all(type(p) is Part for i in loaded.items for p in i.parts)
+    assert any(i.parts for i in loaded.items)
+    with pytest.raises(FrozenInstanceError):
+        item.title = "changed"  # type: ignore[misc]
+    assert replace(item, title="x").title == "x"
+    assert repr(item).startswith("Item(id=")
