@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from wikisync._gc import paused_gc
+
 
 def _orjson(doc: Any, indent: bool) -> str | None:
     """``doc`` as orjson writes it (sorted keys), or None where ``json`` must write it."""
@@ -60,4 +62,5 @@ def loads(data: bytes | str) -> Any:
         import orjson
     except ImportError:
         return json.loads(data)
-    return orjson.loads(data)
+    with paused_gc():  # a big document is thousands of acyclic containers
+        return orjson.loads(data)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any, Literal, TypeVar, cast
 
+from wikisync._gc import paused_gc
+
 SCHEMA_ROADMAP = "wikisync.roadmap/1"
 SCHEMA_CHANGES = "wikisync.changes/1"
 SCHEMA_AUDIT = "wikisync.audit/1"
@@ -221,15 +223,16 @@ class Roadmap:
         orientation = d.get("orientation", "rows")
         if orientation not in ("rows", "columns"):
             raise ValueError(f"bad orientation {orientation!r}")
-        return cls(
-            orientation=orientation,
-            periods=[Period.from_json(p) for p in d.get("periods", ())],
-            lanes=[Lane.from_json(x) for x in d.get("lanes", ())],
-            items=[Item.from_json(i) for i in d.get("items", ())],
-            legend={str(k): str(v) for k, v in d.get("legend", {}).items()},
-            history=[HistoryEntry.from_json(h) for h in d.get("history", ())],
-            title=d.get("title"),
-        )
+        with paused_gc():  # thousands of acyclic Items: nothing for the collector to find
+            return cls(
+                orientation=orientation,
+                periods=[Period.from_json(p) for p in d.get("periods", ())],
+                lanes=[Lane.from_json(x) for x in d.get("lanes", ())],
+                items=[Item.from_json(i) for i in d.get("items", ())],
+                legend={str(k): str(v) for k, v in d.get("legend", {}).items()},
+                history=[HistoryEntry.from_json(h) for h in d.get("history", ())],
+                title=d.get("title"),
+            )
 
 
 def _legend_key(k: str) -> tuple[int, int, str]:
