@@ -1,7 +1,7 @@
-"""Start instantly: a command imports only what it uses.
+"""Start instantly: a command imports only what it uses, and what it skips changes nothing.
 
 ``wikisync --help`` must not import numpy, requests, jinja2 or rapidfuzz; a text diff of two
-versions of the real page must not import numpy or requests. Checked through ``-X importtime``
+versions of the real page must not import numpy, requests or jinja2. Checked through ``-X importtime``
 in a fresh interpreter (a subprocess), so nothing this test process already imported can hide
 an import. Timings live in benchmarks/ (``--only startup``), never here.
 """
@@ -17,8 +17,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wikisync.diff import match
+from wikisync.diff import diff_roadmaps, match
 from wikisync.diff.match import similar_pairs
+from wikisync.model import ChangeSet, VersionRef
+from wikisync.parse import parse_text
+from wikisync.render import RenderOptions, render_changes
+from wikisync.render.text import (
+    Entry,
+    Group,
+    _environment,
+    _render_text,
+    _shipped_text_template_is_known,
+    build_entry,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "openedx"
@@ -51,10 +62,10 @@ def test_help_imports_no_heavy_package(tmp_path: Path) -> None:
     assert imported_by("--help", cwd=tmp_path) & heavy == set()
 
 
-def test_text_diff_of_the_real_page_imports_no_numpy(tmp_path: Path) -> None:
+def test_text_diff_of_the_real_page_imports_no_numpy_nor_jinja2(tmp_path: Path) -> None:
     old, new = DATA / "v6.storage.html", DATA / "v7.storage.html"
     names = imported_by("diff", str(old), str(new), cwd=tmp_path)
-    assert names & {"numpy", "requests"} == set()
+    assert names & {"numpy", "requests", "jinja2"} == set()
 
 
 titles = st.lists(
@@ -81,3 +92,41 @@ def test_small_blocks_score_like_the_numpy_matrix(a: list[str], b: list[str], fl
     finally:
         match.NUMPY_ABOVE = saved
     assert small == big
+
+
+def jinja_text(entries: list[Entry]) -> str:
+    """The shipped text.j2 rendered by Jinja2 itself, as any other template is."""
+    return _environment(None).get_template("text.j2").render(entries=entries)
+
+
+def test_shipped_text_template_is_the_one_reproduced() -> None:
+    """Fails when text.j2 changes: update _render_text and TEXT_TEMPLATE_SHA256 together
+    (until then, rendering falls back to Jinja2, so output stays right, only slower)."""
+    assert _shipped_text_template_is_known()
+
+
+sentences = st.lists(
+    st.text(st.characters(exclude_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")),
+    max_size=3,
+)
+groups = st.lists(
+    st.builds(Group, st.sampled_from(["Deferred", "Added", "{{ x }}"]), sentences), max_size=3
+)
+entries = st.lists(st.builds(Entry, st.text(max_size=12), groups), max_size=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(entries)
+def test_text_without_jinja_is_what_the_template_renders(items: list[Entry]) -> None:
+    assert _render_text(items) == jinja_text(items)
+
+
+def test_real_diff_text_is_what_the_template_renders() -> None:
+    old = parse_text((DATA / "v6.storage.html").read_bytes())
+    new = parse_text((DATA / "v7.storage.html").read_bytes())
+    cs = ChangeSet(
+        VersionRef("v6"), VersionRef("v7"), diff_roadmaps(old, new), "2021-02-10", old, new
+    )
+    entry = build_entry(cs, RenderOptions())
+    assert entry is not None and len(entry.groups) > 1
+    assert render_changes(cs, "text") == jinja_text([entry])
