@@ -1,9 +1,9 @@
 """Start instantly: a command imports only what it uses, and what it skips changes nothing.
 
 ``wikisync --help`` must not import numpy, requests, jinja2 or rapidfuzz; a text diff of two
-versions of the real page must not import numpy, requests or jinja2. Checked through ``-X importtime``
-in a fresh interpreter (a subprocess), so nothing this test process already imported can hide
-an import. Timings live in benchmarks/ (``--only startup``), never here.
+versions of the real page must not import numpy, requests or jinja2. Checked through
+``-X importtime`` in a fresh interpreter (a subprocess), so nothing this test process already
+imported can hide an import. Timings live in benchmarks/ (``--only startup``), never here.
 """
 
 from __future__ import annotations
