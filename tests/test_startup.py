@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import FrozenInstanceError, dataclass, field, fields, replace
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wikisync._record import record
 from wikisync.diff import diff_roadmaps, match
 from wikisync.diff.match import similar_pairs
 from wikisync.model import ChangeSet, VersionRef
@@ -130,3 +132,57 @@ def test_real_diff_text_is_what_the_template_renders() -> None:
     entry = build_entry(cs, RenderOptions())
     assert entry is not None and len(entry.groups) > 1
     assert render_changes(cs, "text") == jinja_text([entry])
+
+
+@record(frozen=True, slots=True)
+class _Rec:
+    """A record, to be compared with the same @dataclass."""
+
+    a: str
+    b: tuple[str, ...] = ()
+    c: dict[str, int] = field(default_factory=dict, compare=False)
+    d: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Dc:
+    """The same fields as _Rec, through @dataclass."""
+
+    a: str
+    b: tuple[str, ...] = ()
+    c: dict[str, int] = field(default_factory=dict, compare=False)
+    d: float | None = None
+
+
+@record(slots=True)
+class _Mutable:
+    """A non-frozen record: assignable and unhashable, as a non-frozen @dataclass."""
+
+    x: int
+    items: list[int] = field(default_factory=list)
+
+
+def test_a_record_behaves_as_the_same_dataclass() -> None:
+    nan = float("nan")
+    for args, kwargs in [(("t",), {}), (("t", ("u",)), {"d": 1.5}), ((), {"a": "v", "d": nan})]:
+        r, d = _Rec(*args, **kwargs), _Dc(*args, **kwargs)
+        assert repr(r) == repr(d).replace("_Dc", "_Rec")
+        assert hash(r) == hash(d)
+        assert r == _Rec(*args, **kwargs) if kwargs.get("d") is not nan else r == r
+        assert [f.name for f in fields(r)] == [f.name for f in fields(d)]
+        assert replace(r, a="z") == _Rec("z", r.b, r.c, r.d)
+    assert _Rec("t", c={"x": 1}) == _Rec("t", c={"y": 2})  # compare=False, as in @dataclass
+    assert _Rec("t") != _Rec("u") and _Rec("t") != _Dc("t")
+    assert _Rec("t").c is not _Rec("t").c  # a fresh default each time
+    assert _Rec.__match_args__ == _Dc.__match_args__ and _Rec.__slots__ == _Dc.__slots__
+    with pytest.raises(FrozenInstanceError):
+        _Rec("t").a = "u"  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        del _Rec("t").a  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        _Rec()  # type: ignore[call-arg]
+    m = _Mutable(1)
+    m.x = 2
+    assert m == _Mutable(2) and m.items == []
+    with pytest.raises(TypeError):
+        hash(m)

@@ -9,10 +9,11 @@ Everything here is plain data: no I/O, no parsing, no rendering. JSON shapes are
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, make_dataclass
+from dataclasses import field, fields, make_dataclass
 from typing import Any, Literal, TypeVar, cast
 
 from wikisync._gc import paused_gc
+from wikisync._record import record
 
 SCHEMA_ROADMAP = "wikisync.roadmap/1"
 SCHEMA_CHANGES = "wikisync.changes/1"
@@ -53,7 +54,7 @@ BodyFormat = Literal["storage", "view", "html"]
 # --------------------------------------------------------------------------- roadmap
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Period:
     """One period of the roadmap (a row, or a column when the table is turned)."""
 
@@ -83,7 +84,7 @@ class Period:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Lane:
     """One lane: the path of its header cells, activity → task."""
 
@@ -98,7 +99,7 @@ class Lane:
         return cls(label=d["label"], path=tuple(d.get("path", ())))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Part:
     """One part of a multi-part card (``Elasticsearch7.8 [7]``), with its own organisations."""
 
@@ -113,7 +114,7 @@ class Part:
         return _builder(cls)(text=d["text"], orgs=tuple(d.get("orgs", ())))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Item:
     """One card on the roadmap."""
 
@@ -170,7 +171,7 @@ class Item:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class HistoryEntry:
     """One sentence of the page's hand-written Change History."""
 
@@ -186,7 +187,7 @@ class HistoryEntry:
         return cls(date=d.get("date", ""), category=d.get("category"), text=d["text"])
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Roadmap:
     """A parsed roadmap table plus what the page says around it (legend, Change History)."""
 
@@ -242,7 +243,7 @@ def _legend_key(k: str) -> tuple[int, int, str]:
 # --------------------------------------------------------------------------- documents
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SourceMeta:
     """What the source said about the version: all optional, all kept in the snapshot."""
 
@@ -282,7 +283,7 @@ class SourceMeta:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Document:
     """Raw page bodies exactly as received, keyed by format, plus metadata.
 
@@ -305,7 +306,7 @@ class Document:
 # --------------------------------------------------------------------------- options
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ParseOptions:
     """How to find and read the roadmap table; every field has a working automatic default."""
 
@@ -330,7 +331,7 @@ class ParseOptions:
 # --------------------------------------------------------------------------- changes
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Where:
     """Where an item sits: its period (label and short name) and lane."""
 
@@ -352,7 +353,7 @@ class Where:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class FieldChange:
     """One field-level difference of a matched item (``stage``: ``Spike`` → ``Eval``)."""
 
@@ -364,7 +365,7 @@ class FieldChange:
         return {"field": self.field, "old": self.old, "new": self.new}
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Change:
     """One classified change.
 
@@ -402,7 +403,7 @@ class Change:
         return d
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class VersionRef:
     """Which version a side of a diff is: what the user typed plus what the source knew."""
 
@@ -422,7 +423,7 @@ class VersionRef:
         }
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ChangeSet:
     """The changes between two versions, dated (the entry's date in the Change History)."""
 
@@ -440,7 +441,7 @@ class ChangeSet:
 WRITTEN_KINDS: tuple[str, ...] = ("moved", "added", "deleted", "changed", "unparsed")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class WrittenChange:
     """One change a hand-written Change History sentence claims (one sentence can claim several).
 
