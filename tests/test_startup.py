@@ -186,3 +186,15 @@ def test_a_record_behaves_as_the_same_dataclass() -> None:
     assert m == _Mutable(2) and m.items == []
     with pytest.raises(TypeError):
         hash(m)
+
+
+@record(eq=False, slots=True)
+class _ByIdentity:
+    """eq=False: identity equality and hash, as @dataclass(eq=False)."""
+
+    x: int
+
+
+def test_a_record_without_eq_compares_by_identity() -> None:
+    a, b = _ByIdentity(1), _ByIdentity(1)
+    assert a != b and a == a and len({a, b}) == 2 and repr(a) == "_ByIdentity(x=1)"

@@ -22,12 +22,14 @@ _T = TypeVar("_T")
 
 
 @dataclass_transform(field_specifiers=(dataclasses.field, dataclasses.Field))
-def record(*, frozen: bool = False, slots: bool = False) -> Callable[[type[_T]], type[_T]]:
-    """``@dataclass(frozen=..., slots=...)`` with ``init``, ``repr`` and ``eq`` on."""
+def record(
+    *, frozen: bool = False, slots: bool = False, eq: bool = True
+) -> Callable[[type[_T]], type[_T]]:
+    """``@dataclass(frozen=..., slots=..., eq=...)``, ``init`` and ``repr`` on."""
 
     def wrap(cls: type[_T]) -> type[_T]:
         made: Any = dataclasses.dataclass(cls, init=False, repr=False, eq=False, slots=slots)
-        _install(made, frozen)
+        _install(made, frozen, eq)
         return cast("type[_T]", made)
 
     return wrap
@@ -43,7 +45,7 @@ def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
     return get
 
 
-def _install(cls: Any, frozen: bool) -> None:
+def _install(cls: Any, frozen: bool, eq: bool) -> None:
     fields = dataclasses.fields(cls)
     compared = _getter(tuple(f.name for f in fields if f.compare))
     hashed = _getter(tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash)))
@@ -65,12 +67,13 @@ def _install(cls: Any, frozen: bool) -> None:
         type.__setattr__(cls, "__init__", real)
         real(self, *args, **kwargs)
 
-    methods: list[Any] = [__eq__, __repr__, __init__]
+    methods: list[Any] = [__eq__, __repr__, __init__] if eq else [__repr__, __init__]
     for fn in methods:
         fn.__qualname__ = f"{cls.__qualname__}.{fn.__name__}"
         type.__setattr__(cls, fn.__name__, fn)
-    if not frozen:
+    if eq and not frozen:
         type.__setattr__(cls, "__hash__", None)  # eq without frozen: unhashable, as @dataclass
+    if not frozen:
         return
 
     def __hash__(self: Any) -> int:
@@ -86,7 +89,7 @@ def _install(cls: Any, frozen: bool) -> None:
             raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
         super(cls, self).__delattr__(name)
 
-    methods = [__hash__, __setattr__, __delattr__]
+    methods = [__hash__, __setattr__, __delattr__] if eq else [__setattr__, __delattr__]
     for fn in methods:
         fn.__qualname__ = f"{cls.__qualname__}.{fn.__name__}"
         type.__setattr__(cls, fn.__name__, fn)

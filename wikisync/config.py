@@ -13,11 +13,12 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from wikisync._lazy import lazy_re
+from wikisync._record import record
 from wikisync.errors import ConfigError
 from wikisync.model import ParseOptions
 
@@ -69,7 +70,7 @@ _PARSE_KEYS = (
 _RENDER_KEYS = ("period_names", "template_dir")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PageConfig:
     """One page: where it lives, how to authenticate, how to read and render it."""
 
@@ -90,7 +91,7 @@ class PageConfig:
     history_heading: str = "Change History"  # where the page keeps its Change History
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Config:
     """The whole configuration; ``path`` is the file it came from (None for defaults)."""
 

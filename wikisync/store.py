@@ -42,13 +42,14 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from wikisync import __version__, jsondoc
 from wikisync._lazy import lazy_re
+from wikisync._record import record
 from wikisync.errors import StoreError
 from wikisync.model import Document, Roadmap, SourceMeta, VersionRef
 
@@ -77,7 +78,7 @@ _REF_FORMS = "NAME, NAME@latest, NAME@latest~N, NAME@vN, NAME@<id or hash>, NAME
 _SortKey = tuple[datetime, int, str]  # (when, version, id): the order of a page's snapshots
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Snapshot:
     """One stored version of a page, as described by its meta.json."""
 
@@ -248,7 +249,7 @@ def _dir_signature(path: Path) -> tuple[int, int, int, int] | None:
     return (st.st_ino, st.st_mtime_ns, st.st_nlink, st.st_size)
 
 
-@dataclass
+@record()
 class _PageIndex:
     """All put() needs to decide: the newest snapshot's id and each hash's snapshots as
     (sort key, version, id), oldest first.

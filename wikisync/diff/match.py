@@ -16,10 +16,10 @@ import unicodedata
 from array import array
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wikisync._lazy import lazy_re
+from wikisync._record import record
 from wikisync.diff.periods import PeriodOrder
 from wikisync.model import Item, Roadmap
 
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     Similarity = npt.NDArray[np.float32]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Matching:
     """Pairs (old, new, score 0-100) plus the cards only one side has, each in document order."""
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass
 
 from lxml import etree
 
 from wikisync._lazy import lazy_re
+from wikisync._record import record
 from wikisync.model import Part
 from wikisync.parse.inline import (
     BLOCKS,
@@ -59,7 +59,7 @@ _CARD_OR_ITEM = _CARD_BLOCKS | _ITEMS
 _CONTAINERS = (BLOCKS - _CARD_BLOCKS - LISTS) - {"hr", "li", "ac:task", "ac:task-list"}
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Card:
     """A parsed card before it is placed in a period and lane."""
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from lxml import etree
 
 from wikisync._lazy import lazy_re
+from wikisync._record import record
 from wikisync.model import CATEGORIES, HistoryEntry, Period, WrittenChange
 from wikisync.parse.inline import HEADINGS, LISTS, Context, text_of
 from wikisync.parse.outline import heading_level, iter_blocks
@@ -182,14 +182,14 @@ class _NoParse(Exception):
     """The sentence does not fit the grammar: it is kept as ``unparsed``."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Taken:
     name: str  # as written
     label: str | None  # Period.label, None when no period has that name
     rest: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Claim:
     """One change a sentence claims, before it is dated and categorised."""
 

@@ -14,12 +14,13 @@ expressions keep per-card work in C, which is what makes a 3 MB page parse fast.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import cast
 
 from lxml import etree
 
 from wikisync._lazy import lazy_re
+from wikisync._record import record
 
 BREAK = "\ue008"  # <br> or a block boundary
 LOZ_OPEN, LOZ_CLOSE = "\ue000", "\ue001"  # a status macro / aui-lozenge; its title inside
@@ -139,7 +140,7 @@ _INLINE: frozenset[str] = frozenset(
 _NO_SKIP: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Context:
     """What the view body knows that the storage body does not."""
 

@@ -13,13 +13,14 @@ import bisect
 import hashlib
 import re
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from typing import cast
 
 from lxml import etree
 
 from wikisync._gc import paused_gc
 from wikisync._lazy import lazy_re
+from wikisync._record import record
 from wikisync.errors import ParseError
 from wikisync.model import Item, Lane, ParseOptions, Part, Period, Roadmap
 from wikisync.parse.cards import Card, parse_cell
@@ -143,7 +144,7 @@ def _joined(reader: _Reader, cells: list[Cell | None]) -> tuple[str, tuple[str, 
 # --------------------------------------------------------------------------- layout
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class _Layout:
     table: etree._Element
     index: int
@@ -330,7 +331,7 @@ def _choose(root: etree._Element, reader: _Reader) -> _Layout:
 # --------------------------------------------------------------------------- periods
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class _Group:
     """Rows (in the rows-form grid) that share one period label cell."""
 
@@ -410,7 +411,7 @@ def _unique(names: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- assembly
 
 
-@dataclass
+@record()
 class _Built:
     periods: list[Period] = field(default_factory=list)
     lanes: list[Lane] = field(default_factory=list)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wikisync._record import record
 from wikisync.errors import WikisyncError
 from wikisync.model import CATEGORIES, Change, ChangeSet, FieldChange, Item, Roadmap, Where
 from wikisync.render.confluence import xml_safe
@@ -30,7 +31,7 @@ _ARROW = "→"
 _RANGE = "–"  # en dash between the first and last period of a spanning card
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RenderOptions:
     """How a team wants its history written; every field has a working default."""
 
@@ -324,7 +325,7 @@ def _one_line(s: str) -> str:
 # --------------------------------------------------------------------------- grouping
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Group:
     """One category of one dated entry, in the order the page lists them."""
 
@@ -332,7 +333,7 @@ class Group:
     sentences: list[str]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Entry:
     """One dated entry of the Change History."""
 
