@@ -96,6 +96,48 @@ def _install(cls: Any, frozen: bool, eq: bool) -> None:
 
 
 def _compiled_init(cls: Any, frozen: bool) -> Callable[..., None]:
+    """The ``__init__`` ``@dataclass`` would write for ``cls``, compiled alone (``dataclasses``
+    would also compile the frozen guards again). Fields keep their order, defaults and default
+    factories; a frozen class stores through ``object.__setattr__``, as ``@dataclass`` does.
+    A class outside that (keyword-only fields, ``__post_init__``) gets ``dataclasses``' own."""
+    fields = dataclasses.fields(cls)
+    if hasattr(cls, "__post_init__") or any(f.kw_only is True or not f.init for f in fields):
+        return _dataclasses_init(cls, frozen)
+    scope: dict[str, Any] = {"__set": object.__setattr__, "__none": _NO_VALUE}
+    params: list[str] = []
+    body: list[str] = []
+    for n, f in enumerate(fields):
+        value = f.name
+        if f.default is not dataclasses.MISSING:
+            scope[f"__d{n}"] = f.default
+            params.append(f"{f.name}=__d{n}")
+        elif f.default_factory is not dataclasses.MISSING:
+            scope[f"__f{n}"] = f.default_factory
+            params.append(f"{f.name}=__none")
+            value = f"__f{n}() if {f.name} is __none else {f.name}"
+        else:
+            params.append(f.name)
+        body.append(
+            f"    __set(self, {f.name!r}, {value})" if frozen else f"    self.{f.name} = {value}"
+        )
+    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body or ["    pass"])
+    exec(source, scope)
+    init: Callable[..., None] = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
+
+
+class _NoValue:
+    """The default of a field with a default factory: "not given"."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_NO_VALUE = _NoValue()
+
+
+def _dataclasses_init(cls: Any, frozen: bool) -> Callable[..., None]:
     """``@dataclass``'s own ``__init__`` for ``cls``, made on a stand-in class with its fields."""
     ns: dict[str, Any] = {
         "__module__": cls.__module__,
