@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import field
 from pathlib import Path
@@ -196,6 +195,8 @@ def load_config(
 
 def loads_config(text: str, *, path: Path | None = None) -> Config:
     """Parse and validate TOML text; ``path`` anchors relative paths and names the file."""
+    import tomllib  # its regexes compile on import: only runs that read a config pay for it
+
     where = str(path) if path else "<config>"
     try:
         data = tomllib.loads(text)
