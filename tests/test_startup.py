@@ -1,7 +1,7 @@
 """Start instantly: a command imports only what it uses, and what it skips changes nothing.
 
 ``wikisync --help`` must not import numpy, requests, jinja2 or rapidfuzz; a text diff of two
-versions of the real page must not import numpy, requests or jinja2. Checked through
+versions of the real page must not import numpy, requests, jinja2 or rapidfuzz. Checked through
 ``-X importtime`` in a fresh interpreter (a subprocess), so nothing this test process already
 imported can hide an import. Timings live in benchmarks/ (``--only startup``), never here.
 """
@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wikisync._record import record
-from wikisync.diff import diff_roadmaps, match
-from wikisync.diff.match import similar_pairs
+from wikisync.diff import diff_roadmaps, match, ratios
+from wikisync.diff.match import fuzzy_text, similar_pairs
 from wikisync.model import ChangeSet, VersionRef
 from wikisync.parse import parse_text
 from wikisync.render import RenderOptions, render_changes
@@ -64,10 +64,10 @@ def test_help_imports_no_heavy_package(tmp_path: Path) -> None:
     assert imported_by("--help", cwd=tmp_path) & heavy == set()
 
 
-def test_text_diff_of_the_real_page_imports_no_numpy_nor_jinja2(tmp_path: Path) -> None:
+def test_text_diff_of_the_real_page_imports_no_numpy_jinja2_nor_rapidfuzz(tmp_path: Path) -> None:
     old, new = DATA / "v6.storage.html", DATA / "v7.storage.html"
     names = imported_by("diff", str(old), str(new), cwd=tmp_path)
-    assert names & {"numpy", "requests", "jinja2"} == set()
+    assert names & {"numpy", "requests", "jinja2", "rapidfuzz"} == set()
 
 
 titles = st.lists(
@@ -86,14 +86,16 @@ titles = st.lists(
 def test_small_blocks_score_like_the_numpy_matrix(a: list[str], b: list[str], floor: float) -> None:
     """Pair-by-pair scoring (no numpy) gives the matrix's pairs and float32 numbers exactly."""
     pytest.importorskip("numpy")
-    small = similar_pairs(a, b, floor)
-    saved = match.NUMPY_ABOVE
-    match.NUMPY_ABOVE = -1
+    pure = similar_pairs(a, b, floor)  # blocks this small: plain Python (diff.ratios)
+    saved = match.PURE_PYTHON_UPTO, match.NUMPY_ABOVE
     try:
-        big = similar_pairs(a, b, floor)
+        match.PURE_PYTHON_UPTO = -1  # rapidfuzz pair by pair
+        by_pair = similar_pairs(a, b, floor)
+        match.NUMPY_ABOVE = -1  # rapidfuzz matrices
+        matrix = similar_pairs(a, b, floor)
     finally:
-        match.NUMPY_ABOVE = saved
-    assert small == big
+        match.PURE_PYTHON_UPTO, match.NUMPY_ABOVE = saved
+    assert pure == by_pair == matrix
 
 
 def jinja_text(entries: list[Entry]) -> str:
@@ -198,3 +200,20 @@ class _ByIdentity:
 def test_a_record_without_eq_compares_by_identity() -> None:
     a, b = _ByIdentity(1), _ByIdentity(1)
     assert a != b and a == a and len({a, b}) == 2 and repr(a) == "_ByIdentity(x=1)"
+
+
+words = st.lists(
+    st.sampled_from(["mfe", "theming", "tutor", "devstack", "django", "5", "x", "é", "straße"])
+    | st.text("abcdefghij", min_size=1, max_size=12),
+    max_size=7,
+).map(lambda ws: fuzzy_text(" ".join(ws)))
+
+
+@settings(max_examples=500, deadline=None)
+@given(words, words)
+def test_plain_python_ratios_are_rapidfuzz_numbers(a: str, b: str) -> None:
+    from rapidfuzz import fuzz
+
+    assert ratios.ratio(a, b) == fuzz.ratio(a, b)
+    assert ratios.token_sort_ratio(a, b) == fuzz.token_sort_ratio(a, b)
+    assert ratios.token_set_ratio(a, b) == fuzz.token_set_ratio(a, b)

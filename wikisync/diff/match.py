@@ -47,6 +47,9 @@ SHARED_LIMIT = 20_000
 #: Above this many pairs in a block, scores come from numpy matrices; below, importing numpy
 #: (60-120 ms) costs more than scoring pair by pair in Python (1-5 µs a pair).
 NUMPY_ABOVE = 10_000
+#: Up to this many pairs, scores come from ``ratios`` (plain Python, rapidfuzz's numbers):
+#: importing rapidfuzz (15-40 ms) costs more than scoring a few hundred pairs (~10 µs each).
+PURE_PYTHON_UPTO = 400
 
 _NON_WORD = lazy_re(r"[\W_]+")
 
@@ -160,7 +163,10 @@ def similar_pairs(a: Sequence[str], b: Sequence[str], floor: float) -> list[tupl
         sim = similarity(a, b)
         rows, cols = np.nonzero(sim >= floor)
         return [(r, c, float(sim[r, c])) for r, c in zip(rows.tolist(), cols.tolist(), strict=True)]
-    from rapidfuzz import fuzz
+    if len(a) * len(b) <= PURE_PYTHON_UPTO:
+        from wikisync.diff import ratios as fuzz  # rapidfuzz's numbers without importing it
+    else:
+        from rapidfuzz import fuzz  # type: ignore[no-redef]
 
     f32 = array("f", [0.0])  # rounds each score to float32, as the matrix stores it
     words_b = [set(text.split()) for text in b]
