@@ -23,6 +23,7 @@ from wikisync.diff import diff_roadmaps, match, ratios
 from wikisync.diff.match import fuzzy_text, similar_pairs
 from wikisync.model import ChangeSet, VersionRef
 from wikisync.parse import parse_text
+from wikisync.parse.history import iso_date
 from wikisync.render import RenderOptions, render_changes
 from wikisync.render.text import (
     Entry,
@@ -67,7 +68,7 @@ def test_help_imports_no_heavy_package(tmp_path: Path) -> None:
 def test_text_diff_of_the_real_page_imports_no_numpy_jinja2_nor_rapidfuzz(tmp_path: Path) -> None:
     old, new = DATA / "v6.storage.html", DATA / "v7.storage.html"
     names = imported_by("diff", str(old), str(new), cwd=tmp_path)
-    assert names & {"numpy", "requests", "jinja2", "rapidfuzz"} == set()
+    assert names & {"numpy", "requests", "jinja2", "rapidfuzz", "_strptime"} == set()
 
 
 titles = st.lists(
@@ -217,3 +218,15 @@ def test_plain_python_ratios_are_rapidfuzz_numbers(a: str, b: str) -> None:
     assert ratios.ratio(a, b) == fuzz.ratio(a, b)
     assert ratios.token_sort_ratio(a, b) == fuzz.token_sort_ratio(a, b)
     assert ratios.token_set_ratio(a, b) == fuzz.token_set_ratio(a, b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", fullmatch=True))
+def test_iso_dates_read_as_strptime_reads_them(text: str) -> None:
+    from datetime import datetime
+
+    try:
+        expected: str | None = datetime.strptime(text, "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        expected = None
+    assert iso_date(text) == expected
