@@ -24,6 +24,7 @@ from wikisync.diff.match import fuzzy_text, similar_pairs
 from wikisync.model import ChangeSet, VersionRef
 from wikisync.parse import parse_text
 from wikisync.parse.history import iso_date
+from wikisync.parse.load import _escape_text
 from wikisync.render import RenderOptions, render_changes
 from wikisync.render.text import (
     Entry,
@@ -230,3 +231,10 @@ def test_iso_dates_read_as_strptime_reads_them(text: str) -> None:
     except ValueError:
         expected = None
     assert iso_date(text) == expected
+
+
+@given(st.text(alphabet=st.sampled_from("&<>\"'a ;#x1é")))
+def test_cdata_escaping_is_html_escape(text: str) -> None:
+    import html
+
+    assert _escape_text(text) == html.escape(text, quote=False)
