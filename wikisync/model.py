@@ -111,7 +111,7 @@ class Part:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Part:
-        return _builder(cls)(text=d["text"], orgs=tuple(d.get("orgs", ())))
+        return _builder(cls)(d["text"], tuple(d.get("orgs", ())))
 
 
 @record(frozen=True, slots=True)
@@ -153,21 +153,24 @@ class Item:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Item:
+        # Positional, in field order: keywords cost 4 µs more a card when loading thousands
+        # (test_json_output checks a loaded roadmap equals the parsed one, field by field).
+        get = d.get
         return _builder(cls)(
-            id=d["id"],
-            title=d["title"],
-            stage=d.get("stage"),
-            tags=tuple(d.get("tags", ())),
-            orgs=tuple(d.get("orgs", ())),
-            org_names=tuple(d.get("org_names", ())),
-            period=d.get("period", ""),
-            period_end=d.get("period_end"),
-            lane=d.get("lane", ""),
-            text=d.get("text", ""),
-            struck=bool(d.get("struck", False)),
-            parts=tuple(Part.from_json(p) for p in d.get("parts", ())),
-            links=tuple(d.get("links", ())),
-            mentions=tuple(d.get("mentions", ())),
+            d["id"],
+            d["title"],
+            get("stage"),
+            tuple(get("tags", ())),
+            tuple(get("orgs", ())),
+            tuple(get("org_names", ())),
+            get("period", ""),
+            get("period_end"),
+            get("lane", ""),
+            get("text", ""),
+            bool(get("struck", False)),
+            tuple([Part.from_json(p) for p in get("parts", ())]),
+            tuple(get("links", ())),
+            tuple(get("mentions", ())),
         )
 
 
