@@ -238,3 +238,12 @@ def test_cdata_escaping_is_html_escape(text: str) -> None:
     import html
 
     assert _escape_text(text) == html.escape(text, quote=False)
+
+
+def test_a_frozen_record_copies_and_pickles() -> None:
+    import copy
+    import pickle
+
+    r = _Rec("t", ("u",), {"k": 1}, 2.5)
+    for made in (copy.copy(r), copy.deepcopy(r), pickle.loads(pickle.dumps(r))):
+        assert made == r and made.c == {"k": 1} and type(made) is _Rec

@@ -30,9 +30,21 @@ def record(
     def wrap(cls: type[_T]) -> type[_T]:
         made: Any = dataclasses.dataclass(cls, init=False, repr=False, eq=False, slots=slots)
         _install(made, frozen, eq)
+        if frozen and slots:  # as @dataclass: copy and pickle cannot restore through setattr
+            type.__setattr__(made, "__getstate__", _getstate)
+            type.__setattr__(made, "__setstate__", _setstate)
         return cast("type[_T]", made)
 
     return wrap
+
+
+def _getstate(self: Any) -> list[Any]:
+    return [getattr(self, f.name) for f in dataclasses.fields(self)]
+
+
+def _setstate(self: Any, state: list[Any]) -> None:
+    for f, value in zip(dataclasses.fields(self), state, strict=True):
+        object.__setattr__(self, f.name, value)
 
 
 def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
