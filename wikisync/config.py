@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from wikisync._lazy import lazy_re
+from wikisync._record import record
 from wikisync.errors import ConfigError
 from wikisync.model import ParseOptions
 
@@ -38,8 +39,8 @@ SECRET_KEYS = frozenset(
 )
 _SECRET_MESSAGE = "secrets never go in the config file; name an environment variable in token_env"
 
-_NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
-_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAME_RE = lazy_re(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+_ENV_NAME_RE = lazy_re(r"[A-Za-z_][A-Za-z0-9_]*")
 
 _TOP_KEYS = ("store", "page", "notify", "watch", "fetch")
 _FETCH_KEYS = ("concurrency",)
@@ -76,7 +77,7 @@ _PARSE_KEYS = (
 _RENDER_KEYS = ("period_names", "template_dir")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PageConfig:
     """One page: where it lives, how to authenticate, how to read and render it."""
 
@@ -97,7 +98,7 @@ class PageConfig:
     history_heading: str = "Change History"  # where the page keeps its Change History
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class WatchConfig:
     """A ``[[watch]]``: every page a CQL query finds is synced as a page of its own."""
 
@@ -110,7 +111,7 @@ class WatchConfig:
         return replace(self.template, name=f"{self.name}-{page_id}", page_id=page_id)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Config:
     """The whole configuration; ``path`` is the file it came from (None for defaults)."""
 
@@ -218,6 +219,8 @@ def load_config(
 
 def loads_config(text: str, *, path: Path | None = None) -> Config:
     """Parse and validate TOML text; ``path`` anchors relative paths and names the file."""
+    import tomllib  # its regexes compile on import: only runs that read a config pay for it
+
     where = str(path) if path else "<config>"
     try:
         data = tomllib.loads(text)

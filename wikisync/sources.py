@@ -13,13 +13,13 @@ response); ``live`` / ``NAME@live`` is the configured page's current version, re
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from wikisync._lazy import lazy_re
 from wikisync.errors import SourceError, WikisyncError
 from wikisync.model import Document, Roadmap, SourceMeta, VersionRef
 
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from wikisync.render import RenderOptions
     from wikisync.store import Snapshot, Store
 
-_REF_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(@\S+)?")
-_NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+_REF_RE = lazy_re(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(@\S+)?")
+_NAME_RE = lazy_re(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 
 #: Reads a configured page's current version: the page name, or None for "the only one".
 LiveReader = Callable[[str | None], Document]

@@ -50,13 +50,15 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from wikisync import __version__
+from wikisync import __version__, jsondoc
 from wikisync._faults import point
+from wikisync._lazy import lazy_re
+from wikisync._record import record
 from wikisync.errors import StoreError
 from wikisync.model import Document, Roadmap, SourceMeta, VersionRef
 
@@ -73,17 +75,20 @@ BODY_FILES: dict[str, str] = {
     "wikitext": "body.wikitext.txt",  # MediaWiki's source, kept because publish edits it
 }
 
-_NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
-_ID_RE = re.compile(r"\d{8}T\d{6}Z-v\d+-[0-9a-f]{12}")
-_LATEST_RE = re.compile(r"latest(?:~(\d+))?")
-_VERSION_RE = re.compile(r"v(\d+)")
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_HEX_RE = re.compile(r"[0-9a-fA-F]{6,64}")
+_NAME_RE = lazy_re(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+_ID_RE = lazy_re(r"\d{8}T\d{6}Z-v\d+-[0-9a-f]{12}")
+_LATEST_RE = lazy_re(r"latest(?:~(\d+))?")
+_VERSION_RE = lazy_re(r"v(\d+)")
+_DATE_RE = lazy_re(r"\d{4}-\d{2}-\d{2}")
+_HEX_RE = lazy_re(r"[0-9a-fA-F]{6,64}")
 
 _REF_FORMS = "NAME, NAME@latest, NAME@latest~N, NAME@vN, NAME@<id or hash>, NAME@YYYY-MM-DD"
 
 
-@dataclass(frozen=True)
+_SortKey = tuple[datetime, int, str]  # (when, version, id): the order of a page's snapshots
+
+
+@record(frozen=True)
 class Snapshot:
     """One stored version of a page, as described by its meta.json."""
 
@@ -213,10 +218,9 @@ def replace_file(path: Path, data: bytes) -> None:
 
 
 def _roadmap_bytes(roadmap: Roadmap) -> bytes:
-    """Compact on purpose: ``indent`` makes json fall back to its pure-Python encoder, a third
-    of a backfill's time. ``wikisync parse NAME@vN --format json`` prints it readably."""
-    text = json.dumps(roadmap.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return (text + "\n").encode("utf-8")
+    """Compact, so the file stays small; ``wikisync parse NAME@vN --format json`` prints it
+    readably. Written by orjson (``jsondoc``): the same bytes as ``json``, ~20× faster."""
+    return (jsondoc.dumps_compact(roadmap.to_json()) + "\n").encode("utf-8")
 
 
 def _checked(roadmap: Roadmap) -> Roadmap:
@@ -312,7 +316,7 @@ def _dir_signature(path: Path) -> tuple[int, int, int, int] | None:
     return (st.st_ino, st.st_mtime_ns, st.st_nlink, st.st_size)
 
 
-@dataclass
+@record()
 class _PageIndex:
     """All put() needs to decide: which snapshot is the latest, and each hash's snapshots as
     (version, id).
@@ -545,7 +549,7 @@ class Store:
                 _write_file(tmp / BODY_FILES[fmt], doc.bodies[fmt].encode("utf-8"), fmode)
             point("store:bodies-written")
             _write_file(tmp / "roadmap.json", _roadmap_bytes(roadmap), fmode)
-            meta_bytes = json.dumps(meta, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+            meta_bytes = jsondoc.dumps(meta) + "\n"
             _write_file(tmp / "meta.json", meta_bytes.encode("utf-8"), fmode)
             _fsync_dir(tmp)
             point("store:tmp-complete")
@@ -685,7 +689,7 @@ class Store:
         """The roadmap derived when the snapshot was stored (or last reparsed)."""
         path = snap.path / "roadmap.json"
         try:
-            d = json.loads(path.read_bytes().decode("utf-8"))
+            d = jsondoc.loads(path.read_bytes())
             if not isinstance(d, dict):
                 raise ValueError("not a JSON object")
             return _checked(Roadmap.from_json(d))

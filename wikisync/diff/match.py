@@ -21,19 +21,20 @@ never on card order, so the result stays order-free.
 
 from __future__ import annotations
 
-import re
 import unicodedata
+from array import array
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
-from rapidfuzz import fuzz, process
-
+from wikisync._lazy import lazy_re
+from wikisync._record import record
 from wikisync.diff.periods import PeriodOrder
 from wikisync.model import Item, Roadmap
+
+if TYPE_CHECKING:  # numpy and rapidfuzz load when a fuzzy stage runs, not with every command
+    import numpy as np
+    import numpy.typing as npt
 
 #: Score of a pair matched on its exact or normalised title.
 EXACT = 100.0
@@ -68,13 +69,20 @@ WORD_PAIR_BUDGET = 200_000
 #: At most this many pairs above the similarity floor are weighed (bonuses, ties); a block with
 #: more look-alikes than what is left falls back to Deleted/Added.
 HIT_BUDGET = 200_000
+#: Above this many pairs in a block, scores come from numpy matrices; below, importing numpy
+#: (60-120 ms) costs more than scoring pair by pair in Python (1-5 µs a pair).
+NUMPY_ABOVE = 10_000
+#: Up to this many pairs, scores come from ``ratios`` (plain Python, rapidfuzz's numbers):
+#: importing rapidfuzz (15-40 ms) costs more than scoring a few hundred pairs (~10 µs each).
+PURE_PYTHON_UPTO = 400
 
-_NON_WORD = re.compile(r"[\W_]+")
+_NON_WORD = lazy_re(r"[\W_]+")
 
-Similarity = npt.NDArray[np.float32]
+if TYPE_CHECKING:
+    Similarity = npt.NDArray[np.float32]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Matching:
     """Pairs (old, new, score 0-100) plus the cards only one side has, each in document order."""
 
@@ -152,6 +160,9 @@ def similarity(a: Sequence[str], b: Sequence[str]) -> Similarity:
     differs from token_sort for titles that share a word, so it is computed for those pairs
     alone: token_sort in C over the whole matrix is ~40× cheaper than token_set.
     """
+    import numpy as np
+    from rapidfuzz import fuzz, process
+
     sim: Similarity = process.cdist(a, b, scorer=fuzz.token_sort_ratio, dtype=np.float32)
     index: dict[str, list[int]] = {}
     for j, text in enumerate(b):
@@ -216,6 +227,7 @@ def pair_similarity(
 ) -> list[float]:
     """``similarity`` of the listed pairs only (each pair shares a word), scored in C."""
     import numpy as np
+    from rapidfuzz import fuzz, process
 
     left = [a[r] for r, _ in pairs]
     right = [b[c] for _, c in pairs]
@@ -223,6 +235,36 @@ def pair_similarity(
     full = process.cpdist(left, right, scorer=fuzz.token_set_ratio, dtype=np.float64)
     mean = ((sort.astype(np.float64) + full) / 2).astype(np.float32)
     return [float(x) for x in mean.tolist()]
+
+
+def similar_pairs(a: Sequence[str], b: Sequence[str], floor: float) -> list[tuple[int, int, float]]:
+    """The pairs ``(row, column, similarity)`` of ``similarity(a, b)`` at or above ``floor``,
+    row by row: the same numbers, float32 included, without importing numpy for small blocks."""
+    if len(a) * len(b) > NUMPY_ABOVE:
+        import numpy as np
+
+        sim = similarity(a, b)
+        rows, cols = np.nonzero(sim >= floor)
+        return [(r, c, float(sim[r, c])) for r, c in zip(rows.tolist(), cols.tolist(), strict=True)]
+    if len(a) * len(b) <= PURE_PYTHON_UPTO:
+        from wikisync.diff import ratios as fuzz  # rapidfuzz's numbers without importing it
+    else:
+        from rapidfuzz import fuzz  # type: ignore[no-redef]
+
+    f32 = array("f", [0.0])  # rounds each score to float32, as the matrix stores it
+    words_b = [set(text.split()) for text in b]
+    pairs: list[tuple[int, int, float]] = []
+    for r, x in enumerate(a):
+        words = set(x.split())
+        for c, y in enumerate(b):
+            f32[0] = fuzz.token_sort_ratio(x, y)
+            score = f32[0]
+            if not words.isdisjoint(words_b[c]):
+                f32[0] = (score + fuzz.token_set_ratio(x, y)) / 2
+                score = f32[0]
+            if score >= floor:
+                pairs.append((r, c, score))
+    return pairs
 
 
 def match_roadmaps(old: Roadmap, new: Roadmap, order: PeriodOrder | None = None) -> Matching:
@@ -517,8 +559,6 @@ class _Matcher:
         """Renames: score leftover pairs within the budget, accept the best above the threshold."""
         if not olds or not news:
             return
-        import numpy as np
-
         floor = max(MIN_SIMILARITY, RENAME_THRESHOLD - MAX_BONUS)
         budget, word_budget, hit_budget = PAIR_BUDGET, WORD_PAIR_BUDGET, HIT_BUDGET
         candidates: list[_Candidate] = []
@@ -527,11 +567,8 @@ class _Matcher:
             b = [fuzzy_text(self.new[j].title) for j in bnew]
             hits: list[tuple[int, int, float]]
             if len(a) * len(b) <= min(MATRIX_PAIRS, budget):
-                sim = similarity(a, b)
+                hits = similar_pairs(a, b, floor)  # numpy only for blocks big enough to need it
                 budget -= len(a) * len(b)
-                rows, cols = np.nonzero(sim >= floor)
-                scores = sim[rows, cols].tolist()
-                hits = list(zip(rows.tolist(), cols.tolist(), scores, strict=True))
             else:
                 pairs = shared_word_pairs(a, b, word_budget)
                 word_budget -= len(pairs)

@@ -6,29 +6,42 @@ from the view body only what storage cannot know: smart-link titles and mention 
 
 from __future__ import annotations
 
-from lxml import etree
+from typing import TYPE_CHECKING
 
 from wikisync.errors import ParseError
 from wikisync.model import Document, ParseOptions, Roadmap
-from wikisync.parse.inline import Context, element_text
-from wikisync.parse.load import FORMATS, decode, decode_raw, parse_tree, sniff
-from wikisync.parse.load import detect_format as detect_format
-from wikisync.parse.roadmap import build_roadmap
-from wikisync.parse.shapes import read_roadmap
+
+if TYPE_CHECKING:  # the parser's modules (and lxml) load on the first parse, not on import:
+    from lxml import etree  # `wikisync --help` and the commands that never parse skip them
+
+    from wikisync.parse.inline import Context
 
 __all__ = ["detect_format", "parse_document", "parse_text", "view_context"]
+
+
+def detect_format(text: str) -> str:
+    """``"storage"``, ``"view"`` or ``"html"`` (raises ``ParseError``): see ``parse.load``."""
+    from wikisync.parse.load import detect_format as detect
+
+    return detect(text)
 
 
 def parse_text(
     text: str | bytes, fmt: str | None = None, options: ParseOptions | None = None
 ) -> Roadmap:
     """Parse one page body; ``fmt`` is guessed with ``detect_format`` when not given."""
+    from wikisync.parse.inline import Context
+
     return _parse(text, fmt, options, Context())
 
 
 def _parse(
     text: str | bytes, fmt: str | None, options: ParseOptions | None, ctx: Context
 ) -> Roadmap:
+    from wikisync.parse.load import FORMATS, decode_raw, parse_tree, sniff
+    from wikisync.parse.roadmap import build_roadmap
+    from wikisync.parse.shapes import read_roadmap
+
     options = options or ParseOptions()
     decoded, raw = decode_raw(text, options.max_bytes)
     if fmt is None:
@@ -48,6 +61,8 @@ def _parse(
 
 def view_context(root: etree._Element) -> Context:
     """Smart-link titles and mention names, read from a parsed view body."""
+    from wikisync.parse.inline import Context, element_text
+
     links: dict[str, str] = {}
     users: dict[str, str] = {}
     for a in root.iter("a"):
@@ -79,6 +94,9 @@ def parse_document(doc: Document, options: ParseOptions | None = None) -> Roadma
         fmt = doc.primary_format
     except ValueError as exc:
         raise ParseError("document has no body to parse") from exc
+    from wikisync.parse.inline import Context
+    from wikisync.parse.load import decode, parse_tree
+
     body = doc.bodies[fmt]
     ctx = Context()
     view = doc.bodies.get("view")

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass
 
 from lxml import etree
 
+from wikisync._lazy import lazy_re
+from wikisync._record import record
 from wikisync.model import Part
 from wikisync.parse.inline import (
     BLOCKS,
@@ -44,21 +45,21 @@ from wikisync.parse.inline import (
 
 # <Stage>: starts with a letter, no markup-ish characters, at most 60 characters; only the last
 # one, and only when nothing but [orgs] and punctuation follows it (``Title <Pilot> [5]``).
-_STAGE = re.compile(r"<\s*([A-Za-z][^<>\[\]=\"'{}]{0,59}?)\s*>")
+_STAGE = lazy_re(r"<\s*([A-Za-z][^<>\[\]=\"'{}]{0,59}?)\s*>")
 # [orgs]: numbers and/or "All", separated by commas (or ; & /).
-_ORGS = re.compile(r"\[\s*((?:\d{1,4}|all)(?:\s*[,;&/]\s*(?:\d{1,4}|all))*)\s*,?\s*\]", re.I)
-_ORG_SPLIT = re.compile(r"\s*[,;&/]\s*")
-_ENTITY_TAIL = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*)$")
-_ASCII_ALNUM = re.compile("[A-Za-z0-9]")
-_DASHY = re.compile("[-‐‑‒–—―_]")
-_DASH_LINE = re.compile("[\\s\ue004\ue005]*[-‐‑‒–—―_][-‐‑‒–—―_\\s\ue004\ue005]*")
+_ORGS = lazy_re(r"\[\s*((?:\d{1,4}|all)(?:\s*[,;&/]\s*(?:\d{1,4}|all))*)\s*,?\s*\]", re.I)
+_ORG_SPLIT = lazy_re(r"\s*[,;&/]\s*")
+_ENTITY_TAIL = lazy_re(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*)$")
+_ASCII_ALNUM = lazy_re("[A-Za-z0-9]")
+_DASHY = lazy_re("[-‐‑‒–—―_]")
+_DASH_LINE = lazy_re("[\\s\ue004\ue005]*[-‐‑‒–—―_][-‐‑‒–—―_\\s\ue004\ue005]*")
 _CARD_BLOCKS = HEADINGS | {"p", "pre", "dt", "dd", "caption"}
 _ITEMS = frozenset({"li", "ac:task"})
 _CARD_OR_ITEM = _CARD_BLOCKS | _ITEMS
 _CONTAINERS = (BLOCKS - _CARD_BLOCKS - LISTS) - {"hr", "li", "ac:task", "ac:task-list"}
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Card:
     """A parsed card before it is placed in a period and lane."""
 

@@ -10,10 +10,11 @@ never overwrites an earlier cell's slot). A table needing more than ``MAX_SLOTS`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from lxml import etree
 
+from wikisync._record import record
 from wikisync.errors import ParseError
 
 MAX_COLS = 1000
@@ -21,7 +22,7 @@ MAX_SLOTS = 4_000_000
 _SECTIONS = frozenset({"thead", "tbody", "tfoot"})
 
 
-@dataclass(eq=False, slots=True)
+@record(eq=False, slots=True)
 class Cell:
     """One table cell; compared and hashed by identity."""
 
@@ -34,7 +35,7 @@ class Cell:
     in_thead: bool = False
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Grid:
     rows: list[list[Cell | None]]
     cells: list[Cell] = field(default_factory=list)  # document order

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from lxml import etree
 
+from wikisync._lazy import lazy_re
+from wikisync._record import record
 from wikisync.model import CATEGORIES, HistoryEntry, Period, WrittenChange
 from wikisync.parse.inline import HEADINGS, LISTS, Context, text_of
 from wikisync.parse.outline import heading_level, iter_blocks
@@ -37,9 +38,12 @@ _DATE_FORMATS = (
     "%a, %b %d, %Y",
     "%A, %B %d, %Y",
 )
-_ORDINAL = re.compile(r"(?<=\d)(?:st|nd|rd|th)\b", re.I)
+_ORDINAL = lazy_re(r"(?<=\d)(?:st|nd|rd|th)\b", re.I)
 _CATEGORY = {c.casefold(): c for c in CATEGORIES}
-_DATED = re.compile(r"^(.{6,30}?)\s*(?::|\s[-–—]\s)\s*(\S.*)$")
+_DATED = lazy_re(r"^(.{6,30}?)\s*(?::|\s[-–—]\s)\s*(\S.*)$")
+#: What ``%Y-%m-%d`` reads and ``date.fromisoformat`` reads alike (datetime.strptime imports
+#: _strptime and compiles a locale-aware regex per format on first use: ~10 ms a run).
+_ISO_DATE = lazy_re(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def iso_date(text: str) -> str | None:
@@ -48,6 +52,11 @@ def iso_date(text: str) -> str | None:
     cleaned = " ".join(cleaned.replace("Sept ", "Sep ").split())
     if not cleaned or len(cleaned) > 40 or not any(ch.isdigit() for ch in cleaned):
         return None
+    if _ISO_DATE.fullmatch(cleaned):  # the usual case, without strptime's first-use cost
+        try:
+            return date.fromisoformat(cleaned).isoformat()
+        except ValueError:
+            pass  # not a real day: the formats below decide, as they always did
     for fmt in _DATE_FORMATS:
         try:
             parsed: date = datetime.strptime(cleaned, fmt).date()
@@ -147,11 +156,11 @@ def parse_history(root: etree._Element, heading: str, ctx: Context) -> list[Hist
 
 # Quoted card names: curly, straight, low-high and guillemets. Each becomes a placeholder so the
 # grammar below never looks inside a title (titles hold "from", "to", ";", parentheses, ...).
-_QUOTED = re.compile(r"“([^“”]*)”|\"([^\"]*)\"|„([^“”„]*)[“”]|«([^«»]*)»|‘([^‘’]*)’")
+_QUOTED = lazy_re(r"“([^“”]*)”|\"([^\"]*)\"|„([^“”„]*)[“”]|«([^«»]*)»|‘([^‘’]*)’")
 _PH = "\ue000{}\ue001"
-_PH_AT = re.compile(r"\s*(?:the\s+)?\ue000(\d+)\ue001(?:\s+card\b)?", re.I)
-_PH_ANY = re.compile(r"\ue000(\d+)\ue001")
-_VERB = re.compile(
+_PH_AT = lazy_re(r"\s*(?:the\s+)?\ue000(\d+)\ue001(?:\s+card\b)?", re.I)
+_PH_ANY = lazy_re(r"\ue000(\d+)\ue001")
+_VERB = lazy_re(
     r"(?P<verb>moved(?:\s+up)?|move|deferred|postponed|pushed|pulled|brought|"
     r"deleted|removed|dropped|added|renamed|changed|updated)\b\s*(?P<rest>.*)",
     re.I | re.S,
@@ -159,38 +168,36 @@ _VERB = re.compile(
 _MOVED = {"moved", "moved up", "move", "deferred", "postponed", "pushed", "pulled", "brought"}
 _DELETED = {"deleted", "removed", "dropped"}
 _CHANGED = {"changed", "updated"}
-_FROM = re.compile(r"\s*from\s+", re.I)
-_TO = re.compile(r"\s*(?:back\s+|up\s+)?(?:to|into)\s+", re.I)
-_IN = re.compile(r"\s*(?:to|in|into|for|on)\s+", re.I)
-_CARD_FORM = re.compile(
+_FROM = lazy_re(r"\s*from\s+", re.I)
+_TO = lazy_re(r"\s*(?:back\s+|up\s+)?(?:to|into)\s+", re.I)
+_IN = lazy_re(r"\s*(?:to|in|into|for|on)\s+", re.I)
+_CARD_FORM = lazy_re(
     r"(?P<what>.+?)\s+(?:to|into|on)\s+(?:the\s+)?\ue000(?P<q>\d+)\ue001(?:\s+card\b)?(?P<tail>.*)",
     re.I | re.S,
 )
-_CLAUSE_SPLIT = re.compile(
-    r",?\s+and\s+(?=\ue000\d+\ue001\s+from\s)|,\s*(?=\ue000\d+\ue001\s+from\s)"
-)
-_CLAUSE_LEAD = re.compile(r"(?:and\s+)?(?:moved\s+)?", re.I)
-_ASSIGNED = re.compile(r"(?:and\s+)?assigned\s+to\s+(?P<orgs>[^,;()]+?)\s*(?=$|[,;(])", re.I)
-_NAMES_SPLIT = re.compile(r"\s*(?:,|\band\b|&)\s*", re.I)
-_RANGE_DASH = re.compile(r"\s*[–—-]\s*")
-_GENERIC_FROM = re.compile(r"([^,;()\ue000]+?)(?=\s+(?:to|into)\s|\s*[,;(]|\s*$)", re.I)
-_GENERIC_TO = re.compile(r"([^,;()\ue000]+?)(?=\s*[,;(]|\s*$)")
-_ADDED_PART = re.compile(r"\badded\s+\ue000(\d+)\ue001", re.I)
-_ORGS_ARROW = re.compile(r"\borgani[sz]ations?\s+(?P<old>.+?)\s*→\s*(?P<new>[^;]+)", re.I)
+_CLAUSE_SPLIT = lazy_re(r",?\s+and\s+(?=\ue000\d+\ue001\s+from\s)|,\s*(?=\ue000\d+\ue001\s+from\s)")
+_CLAUSE_LEAD = lazy_re(r"(?:and\s+)?(?:moved\s+)?", re.I)
+_ASSIGNED = lazy_re(r"(?:and\s+)?assigned\s+to\s+(?P<orgs>[^,;()]+?)\s*(?=$|[,;(])", re.I)
+_NAMES_SPLIT = lazy_re(r"\s*(?:,|\band\b|&)\s*", re.I)
+_RANGE_DASH = lazy_re(r"\s*[–—-]\s*")
+_GENERIC_FROM = lazy_re(r"([^,;()\ue000]+?)(?=\s+(?:to|into)\s|\s*[,;(]|\s*$)", re.I)
+_GENERIC_TO = lazy_re(r"([^,;()\ue000]+?)(?=\s*[,;(]|\s*$)")
+_ADDED_PART = lazy_re(r"\badded\s+\ue000(\d+)\ue001", re.I)
+_ORGS_ARROW = lazy_re(r"\borgani[sz]ations?\s+(?P<old>.+?)\s*→\s*(?P<new>[^;]+)", re.I)
 
 
 class _NoParse(Exception):
     """The sentence does not fit the grammar: it is kept as ``unparsed``."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Taken:
     name: str  # as written
     label: str | None  # Period.label, None when no period has that name
     rest: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Claim:
     """One change a sentence claims, before it is dated and categorised."""
 
@@ -448,10 +455,10 @@ class _Grammar:
         raise _NoParse  # pragma: no cover - every verb of _VERB is handled above
 
 
-_FROM_OR_TO = re.compile(r"\s+(?:from|to|into)\s+", re.I)
-_FROM_OR_IN = re.compile(r"\s+(?:from|in)\s+", re.I)
-_IN_PREP = re.compile(r"\s+(?:to|in|into|for)\s+", re.I)
-_TO_PREP = re.compile(r"\s+to\s+", re.I)
+_FROM_OR_TO = lazy_re(r"\s+(?:from|to|into)\s+", re.I)
+_FROM_OR_IN = lazy_re(r"\s+(?:from|in)\s+", re.I)
+_IN_PREP = lazy_re(r"\s+(?:to|in|into|for)\s+", re.I)
+_TO_PREP = lazy_re(r"\s+to\s+", re.I)
 
 
 def _names(text: str) -> tuple[str, ...]:

@@ -13,12 +13,14 @@ expressions keep per-card work in C, which is what makes a 3 MB page parse fast.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import cast
 
 from lxml import etree
+
+from wikisync._lazy import lazy_re
+from wikisync._record import record
 
 BREAK = "\ue008"  # <br> or a block boundary
 LOZ_OPEN, LOZ_CLOSE = "\ue000", "\ue001"  # a status macro / aui-lozenge; its title inside
@@ -26,11 +28,11 @@ LINK_OPEN, LINK_CLOSE = "\ue002", "\ue003"  # href / URL inside; the link text f
 STRIKE_OPEN, STRIKE_CLOSE = "\ue004", "\ue005"  # around struck-through text
 MENTION_OPEN, MENTION_CLOSE = "\ue006", "\ue007"  # display name (or account id) inside
 
-SENTINEL_RE = re.compile("[\ue000-\ue008]")
-LOZENGE_RE = re.compile("\ue000([^\ue001]*)\ue001")
-LINK_RE = re.compile("\ue002([^\ue003]*)\ue003")
-MENTION_RE = re.compile("\ue006([^\ue007]*)\ue007")
-STRUCK_RE = re.compile("\ue004([^\ue005]*)\ue005")
+SENTINEL_RE = lazy_re("[\ue000-\ue008]")
+LOZENGE_RE = lazy_re("\ue000([^\ue001]*)\ue001")
+LINK_RE = lazy_re("\ue002([^\ue003]*)\ue003")
+MENTION_RE = lazy_re("\ue006([^\ue007]*)\ue007")
+STRUCK_RE = lazy_re("\ue004([^\ue005]*)\ue005")
 
 #: Invisible characters that split words in copied text (``&#8203;``, ``&shy;``, ...).
 INVISIBLE: dict[int, None] = {
@@ -41,7 +43,7 @@ INVISIBLE: dict[int, None] = {
     0xFEFF: None,
     0x00AD: None,
 }
-INVISIBLE_RE = re.compile("[" + "".join(map(chr, INVISIBLE)) + "]")
+INVISIBLE_RE = lazy_re("[" + "".join(map(chr, INVISIBLE)) + "]")
 _SENTINELS: dict[int, None] = {cp: None for cp in range(0xE000, 0xE009)}
 #: Characters ``load`` removes from a page: our sentinels, and the invisible ones.
 STRIP_CHARS: dict[int, None] = {**_SENTINELS, **INVISIBLE}
@@ -138,7 +140,7 @@ _INLINE: frozenset[str] = frozenset(
 _NO_SKIP: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Context:
     """What the view body knows that the storage body does not."""
 

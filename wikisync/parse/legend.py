@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import re
-
 from lxml import etree
 
+from wikisync._lazy import lazy_re
 from wikisync.parse.inline import LISTS, Context, lines_of, text_of
 from wikisync.parse.outline import heading_level, iter_blocks
 
 # "1. edX", "1 - edX", "1) edX", "1: edX", "[1] edX"
-_NUMBERED = re.compile(r"^\[?(\d{1,4})\]?\s*[.):\-–—=]?\s+(\S.*)$")
+_NUMBERED = lazy_re(r"^\[?(\d{1,4})\]?\s*[.):\-–—=]?\s+(\S.*)$")
 
 
 def _list_items(lst: etree._Element, ctx: Context) -> dict[str, str]:

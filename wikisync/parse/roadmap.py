@@ -13,12 +13,14 @@ import bisect
 import hashlib
 import re
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from typing import cast
 
 from lxml import etree
 
 from wikisync._gc import paused_gc
+from wikisync._lazy import lazy_re
+from wikisync._record import record
 from wikisync.errors import ParseError
 from wikisync.model import Item, Lane, ParseOptions, Part, Period, Roadmap
 from wikisync.parse.cards import Card, parse_cell
@@ -28,7 +30,7 @@ from wikisync.parse.inline import Context, label_of, norm, raw_text, text_of
 from wikisync.parse.legend import parse_legend
 from wikisync.parse.outline import heading_before
 
-_PERIOD = re.compile(
+_PERIOD = lazy_re(
     r"""
       \bFY\s?'?\d{2,4}\b
     | \b(?:Q[1-4]|H[12]|T[1-3])\b
@@ -42,8 +44,8 @@ _PERIOD = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
-_SUB_PERIOD = re.compile(r"\b(Q[1-4]|H[12]|T[1-3])\b", re.IGNORECASE)
-_YEAR = re.compile(r"\b(?:FY\s?'?(\d{2,4})|((?:19|20)\d{2}))\b", re.IGNORECASE)
+_SUB_PERIOD = lazy_re(r"\b(Q[1-4]|H[12]|T[1-3])\b", re.IGNORECASE)
+_YEAR = lazy_re(r"\b(?:FY\s?'?(\d{2,4})|((?:19|20)\d{2}))\b", re.IGNORECASE)
 
 
 def is_period_like(
@@ -151,7 +153,7 @@ def _joined(reader: _Reader, cells: list[Cell | None]) -> tuple[str, tuple[str, 
 # --------------------------------------------------------------------------- layout
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class _Layout:
     table: etree._Element
     index: int
@@ -355,7 +357,7 @@ def no_grid_error(tables: list[etree._Element], reader: _Reader) -> ParseError:
 # --------------------------------------------------------------------------- periods
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class _Group:
     """Rows (in the rows-form grid) that share one period label cell."""
 
@@ -435,7 +437,7 @@ def _unique(names: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- assembly
 
 
-@dataclass
+@record()
 class _Built:
     periods: list[Period] = field(default_factory=list)
     lanes: list[Lane] = field(default_factory=list)

@@ -8,11 +8,11 @@ parser (``&ldquo;`` is an HTML entity, undefined in plain XML) and Confluence st
 
 from __future__ import annotations
 
-import re
+from wikisync._lazy import lazy_re
 
 # XML 1.0 forbids most C0 controls, lone surrogates and U+FFFE/U+FFFF; autoescaping does not
 # remove them and Confluence rejects a body that contains them.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_XML_INVALID = lazy_re("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_safe(text: str) -> str:

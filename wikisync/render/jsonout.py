@@ -6,9 +6,9 @@ Field-by-field description: docs/schemas.md.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from wikisync import jsondoc
 from wikisync.model import SCHEMA_CHANGES, ChangeSet
 from wikisync.render.text import RenderOptions, changeset_sentences
 
@@ -17,7 +17,7 @@ SCHEMA_HISTORY = "wikisync.history/1"
 
 def dumps(doc: Any) -> str:
     """The one JSON style wikisync writes: stable keys, readable, UTF-8 kept, final newline."""
-    return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return jsondoc.dumps(doc) + "\n"
 
 
 def changes_doc(cs: ChangeSet, options: RenderOptions) -> dict[str, Any]:

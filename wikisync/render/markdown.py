@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+from wikisync._lazy import lazy_re
+
 # Characters that can start inline markup anywhere in a line (CommonMark and GitHub flavour):
 # emphasis, code spans, links/images, raw HTML/autolinks, entities, tables, strikethrough.
-_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")
+_INLINE = lazy_re(r"([\\`*_\[\]<>|~&])")
 # Constructs that only count at the start of a line: headings, quotes, list markers, rules.
-_LINE_START = re.compile(r"^([#>+=-])|^(\d+)([.)])")
+_LINE_START = lazy_re(r"^([#>+=-])|^(\d+)([.)])")
 
 
 def escape_markdown(text: object) -> str:

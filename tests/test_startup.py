@@ -1,0 +1,249 @@
+"""Start instantly: a command imports only what it uses, and what it skips changes nothing.
+
+``wikisync --help`` must not import numpy, requests, jinja2 or rapidfuzz; a text diff of two
+versions of the real page must not import numpy, requests, jinja2 or rapidfuzz. Checked through
+``-X importtime`` in a fresh interpreter (a subprocess), so nothing this test process already
+imported can hide an import. Timings live in benchmarks/ (``--only startup``), never here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import FrozenInstanceError, dataclass, field, fields, replace
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wikisync._record import record
+from wikisync.diff import diff_roadmaps, match, ratios
+from wikisync.diff.match import fuzzy_text, similar_pairs
+from wikisync.model import ChangeSet, VersionRef
+from wikisync.parse import parse_text
+from wikisync.parse.history import iso_date
+from wikisync.parse.load import _escape_text
+from wikisync.render import RenderOptions, render_changes
+from wikisync.render.text import (
+    Entry,
+    Group,
+    _environment,
+    _render_text,
+    _shipped_text_template_is_known,
+    build_entry,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data" / "openedx"
+
+
+def imported_by(*args: str, cwd: Path) -> set[str]:
+    """Top-level package names a ``python -m wikisync ARGS`` run imports."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "wikisync", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    names: set[str] = set()
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            names.add(name.split(".")[0])
+    assert "wikisync" in names, "no -X importtime output"
+    return names
+
+
+def test_help_imports_no_heavy_package(tmp_path: Path) -> None:
+    heavy = {"numpy", "requests", "jinja2", "rapidfuzz"}
+    assert imported_by("--help", cwd=tmp_path) & heavy == set()
+
+
+def test_text_diff_of_the_real_page_imports_no_numpy_jinja2_nor_rapidfuzz(tmp_path: Path) -> None:
+    old, new = DATA / "v6.storage.html", DATA / "v7.storage.html"
+    names = imported_by("diff", str(old), str(new), cwd=tmp_path)
+    assert names & {"numpy", "requests", "jinja2", "rapidfuzz", "_strptime"} == set()
+
+
+titles = st.lists(
+    st.lists(
+        st.sampled_from(["mfe", "theming", "tutor", "devstack", "django", "upgrade", "5", "x"]),
+        min_size=1,
+        max_size=5,
+    ).map(" ".join),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(titles, titles, st.sampled_from([0.0, 50.0, 68.0, 75.0]))
+def test_small_blocks_score_like_the_numpy_matrix(a: list[str], b: list[str], floor: float) -> None:
+    """Pair-by-pair scoring (no numpy) gives the matrix's pairs and float32 numbers exactly."""
+    pytest.importorskip("numpy")
+    pure = similar_pairs(a, b, floor)  # blocks this small: plain Python (diff.ratios)
+    saved = match.PURE_PYTHON_UPTO, match.NUMPY_ABOVE
+    try:
+        match.PURE_PYTHON_UPTO = -1  # rapidfuzz pair by pair
+        by_pair = similar_pairs(a, b, floor)
+        match.NUMPY_ABOVE = -1  # rapidfuzz matrices
+        matrix = similar_pairs(a, b, floor)
+    finally:
+        match.PURE_PYTHON_UPTO, match.NUMPY_ABOVE = saved
+    assert pure == by_pair == matrix
+
+
+def jinja_text(entries: list[Entry]) -> str:
+    """The shipped text.j2 rendered by Jinja2 itself, as any other template is."""
+    return _environment(None).get_template("text.j2").render(entries=entries)
+
+
+def test_shipped_text_template_is_the_one_reproduced() -> None:
+    """Fails when text.j2 changes: update _render_text and TEXT_TEMPLATE_SHA256 together
+    (until then, rendering falls back to Jinja2, so output stays right, only slower)."""
+    assert _shipped_text_template_is_known()
+
+
+sentences = st.lists(
+    st.text(st.characters(exclude_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")),
+    max_size=3,
+)
+groups = st.lists(
+    st.builds(Group, st.sampled_from(["Deferred", "Added", "{{ x }}"]), sentences), max_size=3
+)
+entries = st.lists(st.builds(Entry, st.text(max_size=12), groups), max_size=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(entries)
+def test_text_without_jinja_is_what_the_template_renders(items: list[Entry]) -> None:
+    assert _render_text(items) == jinja_text(items)
+
+
+def test_real_diff_text_is_what_the_template_renders() -> None:
+    old = parse_text((DATA / "v6.storage.html").read_bytes())
+    new = parse_text((DATA / "v7.storage.html").read_bytes())
+    cs = ChangeSet(
+        VersionRef("v6"), VersionRef("v7"), diff_roadmaps(old, new), "2021-02-10", old, new
+    )
+    entry = build_entry(cs, RenderOptions())
+    assert entry is not None and len(entry.groups) > 1
+    assert render_changes(cs, "text") == jinja_text([entry])
+
+
+@record(frozen=True, slots=True)
+class _Rec:
+    """A record, to be compared with the same @dataclass."""
+
+    a: str
+    b: tuple[str, ...] = ()
+    c: dict[str, int] = field(default_factory=dict, compare=False)
+    d: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Dc:
+    """The same fields as _Rec, through @dataclass."""
+
+    a: str
+    b: tuple[str, ...] = ()
+    c: dict[str, int] = field(default_factory=dict, compare=False)
+    d: float | None = None
+
+
+@record(slots=True)
+class _Mutable:
+    """A non-frozen record: assignable and unhashable, as a non-frozen @dataclass."""
+
+    x: int
+    items: list[int] = field(default_factory=list)
+
+
+def test_a_record_behaves_as_the_same_dataclass() -> None:
+    nan = float("nan")
+    for args, kwargs in [(("t",), {}), (("t", ("u",)), {"d": 1.5}), ((), {"a": "v", "d": nan})]:
+        r, d = _Rec(*args, **kwargs), _Dc(*args, **kwargs)
+        assert repr(r) == repr(d).replace("_Dc", "_Rec")
+        assert hash(r) == hash(d)
+        assert r == _Rec(*args, **kwargs) if kwargs.get("d") is not nan else r == r
+        assert [f.name for f in fields(r)] == [f.name for f in fields(d)]
+        assert replace(r, a="z") == _Rec("z", r.b, r.c, r.d)
+    assert _Rec("t", c={"x": 1}) == _Rec("t", c={"y": 2})  # compare=False, as in @dataclass
+    assert _Rec("t") != _Rec("u") and _Rec("t") != _Dc("t")
+    assert _Rec("t").c is not _Rec("t").c  # a fresh default each time
+    assert _Rec.__match_args__ == _Dc.__match_args__ and _Rec.__slots__ == _Dc.__slots__
+    with pytest.raises(FrozenInstanceError):
+        _Rec("t").a = "u"  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        del _Rec("t").a  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        _Rec()  # type: ignore[call-arg]
+    m = _Mutable(1)
+    m.x = 2
+    assert m == _Mutable(2) and m.items == []
+    with pytest.raises(TypeError):
+        hash(m)
+
+
+@record(eq=False, slots=True)
+class _ByIdentity:
+    """eq=False: identity equality and hash, as @dataclass(eq=False)."""
+
+    x: int
+
+
+def test_a_record_without_eq_compares_by_identity() -> None:
+    a, b = _ByIdentity(1), _ByIdentity(1)
+    assert a != b and a == a and len({a, b}) == 2 and repr(a) == "_ByIdentity(x=1)"
+
+
+words = st.lists(
+    st.sampled_from(["mfe", "theming", "tutor", "devstack", "django", "5", "x", "é", "straße"])
+    | st.text("abcdefghij", min_size=1, max_size=12),
+    max_size=7,
+).map(lambda ws: fuzzy_text(" ".join(ws)))
+
+
+@settings(max_examples=500, deadline=None)
+@given(words, words)
+def test_plain_python_ratios_are_rapidfuzz_numbers(a: str, b: str) -> None:
+    from rapidfuzz import fuzz
+
+    assert ratios.ratio(a, b) == fuzz.ratio(a, b)
+    assert ratios.token_sort_ratio(a, b) == fuzz.token_sort_ratio(a, b)
+    assert ratios.token_set_ratio(a, b) == fuzz.token_set_ratio(a, b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", fullmatch=True))
+def test_iso_dates_read_as_strptime_reads_them(text: str) -> None:
+    from datetime import datetime
+
+    try:
+        expected: str | None = datetime.strptime(text, "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        expected = None
+    assert iso_date(text) == expected
+
+
+@given(st.text(alphabet=st.sampled_from("&<>\"'a ;#x1é")))
+def test_cdata_escaping_is_html_escape(text: str) -> None:
+    import html
+
+    assert _escape_text(text) == html.escape(text, quote=False)
+
+
+def test_a_frozen_record_copies_and_pickles() -> None:
+    import copy
+    import pickle
+
+    r = _Rec("t", ("u",), {"k": 1}, 2.5)
+    for made in (copy.copy(r), copy.deepcopy(r), pickle.loads(pickle.dumps(r))):
+        assert made == r and made.c == {"k": 1} and type(made) is _Rec
