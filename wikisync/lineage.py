@@ -410,7 +410,7 @@ def render_log(lineages: Lineages, found: Sequence[Lineage]) -> str:
             links.append(f"replaced by “{printable(lineages.by_number(lin.replaced_by).title)}”")
         if links:
             head += "; " + "; ".join(links)
-        rows = [("date", "version", "period", "lane", "stage", "what")]
+        rows: list[tuple[str, ...]] = [("date", "version", "period", "lane", "stage", "what")]
         for s in lin.steps:
             rows.append(
                 (
