@@ -312,10 +312,21 @@ def _iso_datetime(value: str) -> str:
 
 
 @cli.command("log")
-@click.option("--page", "page", required=True, metavar="NAME")
+@click.argument("name", required=False, metavar="[NAME]")
+@click.option("--page", "page", metavar="NAME")
+@click.option(
+    "--card", metavar="TEXT", help="The history of the card(s) any of whose titles match TEXT."
+)
 @click.pass_obj
-def log_cmd(app: App, page: str) -> None:
-    """List the stored versions of a page, newest first."""
+def log_cmd(app: App, name: str | None, page: str | None, card: str | None) -> None:
+    """List the stored versions of a page, newest first; with --card, one card's history."""
+    page = _one_page(name, page)
+    if card is not None:
+        from wikisync.lineage import find_cards, render_log
+
+        lineages = _lineages(app, page)
+        click.echo(render_log(lineages, find_cards(lineages, card, page)), nl=False)
+        return
     snaps = app.store.snapshots(page)
     if not snaps:
         raise WikisyncError(f"no snapshots of page {page!r} in {app.store.root}")
@@ -574,6 +585,47 @@ def audit_cmd(app: App, page: str, since: str | None, history_from: str | None, 
     click.echo(render_audit(report, fmt), nl=False)
     if report.exit_code:
         raise SystemExit(report.exit_code)
+
+
+def _one_page(name: str | None, page: str | None) -> str:
+    """The page of a one-page command: NAME or --page NAME (the same when both are given)."""
+    if name and page and name != page:
+        raise click.UsageError(f"two pages given: {name!r} and --page {page!r}")
+    if not (name or page):
+        raise click.UsageError("which page? give NAME (or --page NAME)")
+    return name or page or ""
+
+
+def _lineages(app: App, page: str) -> Any:
+    """Every card's lineage across the stored versions of PAGE, in the store's order."""
+    from wikisync.lineage import Version, build_lineages
+
+    snaps = app.store.snapshots(page)
+    if not snaps:
+        raise WikisyncError(f"no snapshots of page {page!r} in {app.store.root}")
+    return build_lineages([Version.of(s, app.store.roadmap(s)) for s in snaps])
+
+
+@cli.command("stats")
+@click.argument("name", required=False, metavar="[NAME]")
+@click.option("--page", "page", metavar="NAME")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("table", "json", "csv", "svg")),
+    default="table",
+    show_default=True,
+)
+@click.option("--since", metavar="YYYY-MM-DD", help="Count only what happened from this day on.")
+@click.pass_obj
+def stats_cmd(app: App, name: str | None, page: str | None, fmt: str, since: str | None) -> None:
+    """How reliable is the roadmap: each card's deferrals and periods slipped, per lane and
+    organisation, as a table, JSON (wikisync.stats/1), CSV or an SVG chart."""
+    from wikisync.stats import compute_stats, render_stats
+
+    page = _one_page(name, page)
+    stats = compute_stats(_lineages(app, page), page, since)
+    click.echo(render_stats(stats, fmt), nl=False)
 
 
 def main() -> None:
