@@ -43,17 +43,17 @@ EXAMPLE = "openedx-roadmap-example"
 # every version: Q1 Q2 Q3 Q4 H1 H2 (after H2) Backlog, so "rows later" is plain counting.
 # Dates: v1 2020-09-10, v2 09-11, v3 09-25, v4 10-26, v5 12-15, v6 2021-02-10, v7 06-01.
 #
-# card (latest title)                        journey                                     def up slip
-# Eventing Standard xAPI/Caliper (OEP-26)   Q1; v4 →Q2; v6 →Q4 (2 rows); v7 →H1             3  0   4
-# Authn and Authz Standardized              Q2; v3 →Q4 (2); v5 ↑Q3; v6 →Backlog (5)         2  1   7
+# card (latest title)                       journey                                  def up slip
+# Eventing Standard xAPI/Caliper (OEP-26)    Q1; v4 →Q2; v6 →Q4 (2 rows); v7 →H1       3  0   4
+# Authn and Authz Standardized               Q2; v3 →Q4 (2); v5 ↑Q3; v6 →Backlog (5)   2  1   7
 # Backend Plugins Django Event API (OEP-50)  Q2 "…, Python APIs"; v2 +Plugin Templates;
 #                                            v4 →Q4 (2); v5 ↑Q3 −Python APIs;
-#                                           v7 →H1 (2) −Plugin Templates                    2  1   4
-# Backend Plugins Python APIs               added v5 in Q3; v6 →Q4; v7 →H2 (2)              2  0   3
-# Developer Handbook                        Backlog; v6 ↑Q4; v7 →Backlog (4)                1  1   4
-# Eventing Inter-service messaging          Q4; v3 ↑Q2; v6 →Q4 (2); v7 deleted              1  1   2
-# Onboarding Course                         Backlog; v3 ↑Q4 (+Appsembler); v7 →H1           1  1   1
-# Upgrade Elasticsearch7.8, Ubuntu 20.04, …  Q2; v6 →Q3                                      1  0  1
+#                                            v7 →H1 (2) −Plugin Templates              2  1   4
+# Backend Plugins Python APIs                added v5 in Q3; v6 →Q4; v7 →H2 (2)        2  0   3
+# Developer Handbook                         Backlog; v6 ↑Q4; v7 →Backlog (4)          1  1   4
+# Eventing Inter-service messaging           Q4; v3 ↑Q2; v6 →Q4 (2); v7 deleted        1  1   2
+# Onboarding Course                          Backlog; v3 ↑Q4 (+Appsembler); v7 →H1     1  1   1
+# Upgrade Elasticsearch7.8, Ubuntu 20.04, …  Q2; v6 →Q3                                1  0   1
 # Decentralized Devstack Adoption            Q2; v6 replaced by "Devstack Doc wins, Data
 #                                            Provision, Eval Tutor" (Q3), renamed in v7 to
 #                                            "Devstack Doc wins, Eval Tutor"
