@@ -248,8 +248,8 @@ def _check_date(since: str | None) -> str | None:
 
 def most_deferred_key(c: CardStats) -> tuple[Any, ...]:
     """The order every format lists cards in: most deferrals, then most periods slipped,
-    then the earliest seen, then order of first appearance."""
-    return (-c.deferrals, -c.periods_slipped, -c.moved_up, c.first_seen, c.lineage.number)
+    then the earliest seen, then order of first appearance (period, lane, position)."""
+    return (-c.deferrals, -c.periods_slipped, c.first_seen, c.lineage.number)
 
 
 def _card(lineages: Lineages, lin: Lineage, since: str) -> CardStats:
