@@ -9,6 +9,7 @@ import random
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -374,3 +375,66 @@ def test_lineages_are_deterministic_and_ignore_card_order_within_a_cell() -> Non
     assert [lin.steps for lin in a.lineages] == [lin.steps for lin in b.lineages]
     key = sorted((lin.first.title, tuple(s.text for s in lin.steps)) for lin in a.lineages)
     assert key == sorted((lin.first.title, tuple(s.text for s in lin.steps)) for lin in c.lineages)
+
+
+# --------------------------------------------------------------------------- reading a long history
+
+
+def _stored(tmp_path: Path, pages: list[Page]) -> tuple[Store, list[Any]]:
+    from wikisync.model import Document, SourceMeta
+
+    store = Store(tmp_path / "store")
+    for k, p in enumerate(pages):
+        body = render(p)
+        meta = SourceMeta(version=k + 1, when=f"2021-01-{k + 1:02d}T12:00:00Z", source="file")
+        store.put("planted", Document({"storage": body}, meta), parse_text(body))
+    return store, store.snapshots("planted")
+
+
+def test_roadmaps_share_unchanged_cards_and_give_the_same_lineages(tmp_path: Path) -> None:
+    pages = [generate_page(120, seed=21, spans=0.0)]
+    for k in range(9):
+        pages.append(plant_edits(pages[-1], 3, seed=300 + k)[0])
+    store, snaps = _stored(tmp_path, pages)
+    shared = list(store.roadmaps(snaps))
+    alone = [store.roadmap(s) for s in snaps]
+    assert [r.to_json() for r in shared] == [r.to_json() for r in alone]
+    same = sum(a is b for a, b in zip(shared[0].items, shared[1].items, strict=False))
+    assert same > 100  # most cards are the very same object from one version to the next
+    assert not any(a is b for a, b in zip(alone[0].items, alone[1].items, strict=False))
+
+    def steps(roadmaps: list[Any]) -> list[Any]:
+        versions = [Version.of(s, r) for s, r in zip(snaps, roadmaps, strict=True)]
+        return [
+            (lin.steps, lin.replaces, lin.replaced_by) for lin in build_lineages(versions).lineages
+        ]
+
+    assert steps(shared) == steps(alone)
+
+
+def test_roadmaps_still_refuse_a_corrupt_roadmap(tmp_path: Path) -> None:
+    import json
+
+    from wikisync.errors import StoreError
+
+    page = generate_page(40, seed=2, spans=0.0)
+    store, snaps = _stored(tmp_path, [page, plant_edits(page, 2, seed=1)[0]])
+    path = snaps[1].path / "roadmap.json"
+    doc = json.loads(path.read_text())
+    doc["items"][3]["title"] = 5
+    path.write_text(json.dumps(doc))
+    with pytest.raises(StoreError, match=r"corrupt roadmap .*item's title is 5"):
+        list(store.roadmaps(snaps))
+
+
+def test_a_card_listed_twice_is_never_one_object_twice(tmp_path: Path) -> None:
+    import json
+
+    page = generate_page(40, seed=3, spans=0.0)
+    store, snaps = _stored(tmp_path, [page, plant_edits(page, 1, seed=2)[0]])
+    path = snaps[1].path / "roadmap.json"
+    doc = json.loads(path.read_text())
+    doc["items"].append(doc["items"][0])
+    path.write_text(json.dumps(doc))
+    second = list(store.roadmaps(snaps))[1]
+    assert len({id(i) for i in second.items}) == len(second.items)

@@ -603,7 +603,8 @@ def _lineages(app: App, page: str) -> Any:
     snaps = app.store.snapshots(page)
     if not snaps:
         raise WikisyncError(f"no snapshots of page {page!r} in {app.store.root}")
-    return build_lineages([Version.of(s, app.store.roadmap(s)) for s in snaps])
+    roadmaps = app.store.roadmaps(snaps)
+    return build_lineages([Version.of(s, r) for s, r in zip(snaps, roadmaps, strict=True)])
 
 
 @cli.command("stats")

@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from wikisync._gc import paused_gc
-from wikisync.diff import PeriodOrder, classify, match_roadmaps, normalize_title
+from wikisync.diff import (
+    PeriodOrder,
+    classify,
+    match_items,
+    match_roadmaps,
+    normalize_title,
+)
 from wikisync.diff.classify import org_names
 from wikisync.errors import WikisyncError
 from wikisync.model import Change, Item, Roadmap
@@ -171,6 +177,7 @@ class _Builder:
         self.lineages: list[Lineage] = []
         # Lineages ended by a plain deletion, by normalised title, for a later re-addition.
         self.gone: dict[str, list[int]] = {}
+        self._last_order: tuple[Any, PeriodOrder] | None = None
 
     def _step(
         self,
@@ -232,11 +239,31 @@ class _Builder:
         return {id(item): self._start(0, item, roadmap, None) for item in roadmap.items}
 
     def next(self, k: int, current: dict[int, Lineage]) -> dict[int, Lineage]:
+        """Carry ``current`` (id of a card of version k-1 → its lineage) on to version k.
+
+        Cards that are the very same object in both versions (``Store.roadmaps`` shares
+        unchanged cards) keep their entry as they are; only the others are matched: the first
+        thing the matcher does is pair identical cards of one cell anyway. Every version stays
+        alive while lineages are built, so an ``id`` never names two cards.
+        """
         old, new = self.versions[k - 1].roadmap, self.versions[k].roadmap
-        if old.items == new.items:  # nothing moved: the same cards, position for position
+        news = {id(n) for n in new.items}
+        left = [o for o in old.items if id(o) not in news]
+        if len(left) < len(old.items):  # shared cards: match only the rest
+            olds = {id(o) for o in old.items}
+            came = [n for n in new.items if id(n) not in olds]
+            if not left and not came:
+                return current
+            order = self._order(old, new)
+            matching = match_items(left, came, order)
+            nxt = current
+        elif old.items == new.items:  # equal cards, position for position
             return {id(n): current[id(o)] for o, n in zip(old.items, new.items, strict=True)}
-        order = PeriodOrder(old, new)
-        matching = match_roadmaps(old, new, order)
+        else:
+            left, came = old.items, new.items
+            order = self._order(old, new)
+            matching = match_roadmaps(old, new, order)
+            nxt = {}
         changes = classify(matching, old, new, order)
         by_new: dict[int, Change] = {}
         replaced_old: dict[int, Change] = {}
@@ -246,7 +273,7 @@ class _Builder:
             if c.category == "Replaced" and c.old is not None:
                 replaced_old[id(c.old)] = c
         paired = {id(n): current[id(o)] for o, n, _ in matching.pairs}
-        nxt: dict[int, Lineage] = {}
+        replaced = {key: current[key] for key in replaced_old}
         # Deletions and replacements first, so a card re-added in this very version can find
         # a lineage that ends here.
         for o in matching.deleted:
@@ -258,18 +285,22 @@ class _Builder:
             else:
                 self._end(k, lin, ["deleted"], [f"deleted from {self._short(o, old)}"])
                 self.gone.setdefault(normalize_title(o.title), []).append(lin.number)
+        for o in left:
+            nxt.pop(id(o), None)
         successors: list[tuple[Lineage, Lineage]] = []
-        for n in new.items:
+        for n in came:
             key = id(n)
             change = by_new.get(key)
             if key in paired:
                 lin = paired[key]
                 if change is not None:
                     self._changed(k, lin, change, order, new)
-                self._seen(lin, n, new)
+                    self._seen(lin, n, new)
+                else:
+                    lin.last = n
             elif change is not None and change.category == "Replaced":
                 assert change.old is not None
-                before = current[id(change.old)]
+                before = replaced[id(change.old)]
                 lin = self._start(k, n, new, before)
                 successors.append((before, lin))
             else:
@@ -278,6 +309,13 @@ class _Builder:
         for before, after in successors:
             before.replaced_by = after.number
         return nxt
+
+    def _order(self, old: Roadmap, new: Roadmap) -> PeriodOrder:
+        """The merged period order of two versions; reused while the periods stay the same."""
+        key = (tuple(old.periods), tuple(new.periods))
+        if self._last_order is None or self._last_order[0] != key:
+            self._last_order = (key, PeriodOrder(old, new))
+        return self._last_order[1]
 
     def _readded(self, k: int, item: Item, roadmap: Roadmap) -> Lineage | None:
         """The lineage a re-added card continues: the latest deleted one with its title."""
