@@ -241,7 +241,7 @@ def test_table_shows_the_most_deferred_first(stats: Stats) -> None:
     assert lines[2] == "8 deferred at least once (26 periods slipped in all), 5 moved up"
     first = lines[lines.index("Cards that moved (most deferred first)") + 2].split()
     assert first[:3] == ["3", "4", "0"] and "xAPI/Caliper" in " ".join(first)
-    assert "  (68 other cards never moved)" in lines
+    assert "  (68 other cards did not move)" in lines
 
 
 def test_unknown_format_is_an_error(stats: Stats) -> None:

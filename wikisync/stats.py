@@ -492,7 +492,7 @@ def render_table(stats: Stats) -> str:
                 )
             )
         lines += _aligned(rows, right=frozenset({0, 1, 2, 6}))
-        lines.append(f"  ({len(stats.cards) - len(moved)} other cards never moved)")
+        lines.append(f"  ({len(stats.cards) - len(moved)} other cards did not move)")
         lines.append("")
     for title, groups, key in (
         ("By lane", stats.lanes, "lane"),
