@@ -51,6 +51,7 @@ EVENTS: tuple[str, ...] = (
     "deleted",
     "replaced",
 )
+_EVENT_RANK = {e: n for n, e in enumerate(EVENTS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +191,6 @@ class _Builder:
     ) -> Step:
         v = self.versions[k]
         period = roadmap.period(item.period)
-        order = {e: n for n, e in enumerate(EVENTS)}
         return Step(
             index=k,
             version=v.version,
@@ -200,7 +200,7 @@ class _Builder:
             short=period.short if period is not None else item.period,
             lane=item.lane,
             stage=item.stage,
-            events=tuple(sorted(dict.fromkeys(events), key=order.__getitem__)),
+            events=tuple(sorted(dict.fromkeys(events), key=_EVENT_RANK.__getitem__)),
             slip=slip,
             text=", ".join(texts),
         )
