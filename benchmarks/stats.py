@@ -40,7 +40,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.generate import Page, expected_items, generate_page, plant_edits, render
-from wikisync.diff import diff_roadmaps
+from wikisync.diff import diff_roadmaps, normalize_title
 from wikisync.lineage import Lineages, Version, build_lineages
 from wikisync.model import ChangeSet, Document, SourceMeta
 from wikisync.parse import parse_text
@@ -172,11 +172,26 @@ def rounds(
 def planted_errors(pages: list[Page], lineages: Lineages) -> tuple[int, int]:
     """(cards whose counts differ from the planted ones, cards checked)."""
     expect: dict[int, list[int]] = {}
+    # A card deleted and later added again with the same title is one card (the lineage
+    # rule): the generator may draw a deleted card's title again, under a new uid.
+    same: dict[int, int] = {}
+    gone: dict[str, list[int]] = {}
     for k in range(1, len(pages)):
         before = {c.uid: p for (p, _), c in pages[k - 1].cards()}
+        now = {c.uid: c for _, c in pages[k].cards()}
+        for _cell, card in pages[k - 1].cards():
+            if card.uid not in now:
+                gone.setdefault(normalize_title(card.title), []).append(
+                    same.get(card.uid, card.uid)
+                )
+        for uid, card in now.items():
+            if uid not in before and uid not in same:
+                earlier = gone.get(normalize_title(card.title))
+                if earlier:
+                    same[uid] = earlier.pop()
         for (p, _), card in pages[k].cards():
             q = before.get(card.uid)
-            e = expect.setdefault(card.uid, [0, 0, 0])
+            e = expect.setdefault(same.get(card.uid, card.uid), [0, 0, 0])
             if q is not None and p > q:
                 e[0] += 1
                 e[2] += p - q
