@@ -67,9 +67,9 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 #: Commands that talk to the wiki; every other command is offline (files, stdin, the store).
 #: A new command that fetches adds its name here to be listed with them in ``--help``.
-LIVE_COMMANDS = {"fetch", "sync", "backfill", "publish"}
+LIVE_COMMANDS = {"fetch", "sync", "backfill", "publish", "notify"}
 #: Commands whose output can be long: paged on a terminal (``--no-pager`` turns it off).
-PAGED_COMMANDS = {"parse", "diff", "log", "history", "audit", "fetch"}
+PAGED_COMMANDS = {"parse", "diff", "log", "history", "audit", "fetch", "stats", "pages"}
 
 #: Global options and whether they take a value; they may also follow the command name.
 _GLOBAL_OPTIONS = {
@@ -574,16 +574,28 @@ def _iso_datetime(value: str) -> str:
 @cli.command("log")
 @_page_argument
 @_page_option()
+@click.option(
+    "--card", metavar="TEXT", help="The history of the card(s) any of whose titles match TEXT."
+)
 @click.pass_obj
-def log_cmd(app: App, name: str | None, page: str | None) -> None:
-    """List the stored versions of a page, newest first.
+def log_cmd(app: App, name: str | None, page: str | None, card: str | None) -> None:
+    """List the stored versions of a page, newest first; with --card, one card's history.
+
+    --card TEXT follows a card through every stored version (renames and replacements
+    included), like git log -- path: TEXT matches any title the card ever had.
 
     \b
     Examples:
       wikisync log openedx-roadmap-example
-      wikisync log openedx-roadmap-example | head -3
+      wikisync log openedx-roadmap-example --card "conventional commits"
     """
     page = app.page(name, page)
+    if card is not None:
+        from wikisync.lineage import find_cards, render_log
+
+        lineages = _lineages(app, page)
+        click.echo(render_log(lineages, find_cards(lineages, card, page)), nl=False)
+        return
     snaps = app.store.snapshots(page)
     if not snaps:
         raise WikisyncError(f"no snapshots of page {page!r} in {app.store.root}")
@@ -1062,6 +1074,48 @@ def pages_cmd(app: App, fmt: str) -> None:
     from wikisync.pages import list_pages, render_pages
 
     click.echo(render_pages(list_pages(app.store, app.config), fmt), nl=False)
+
+
+def _lineages(app: App, page: str) -> Any:
+    """Every card's lineage across the stored versions of PAGE, in the store's order."""
+    from wikisync.lineage import Version, build_lineages
+
+    snaps = app.store.snapshots(page)
+    if not snaps:
+        raise WikisyncError(f"no snapshots of page {page!r} in {app.store.root}")
+    roadmaps = app.store.roadmaps(snaps)
+    return build_lineages([Version.of(s, r) for s, r in zip(snaps, roadmaps, strict=True)])
+
+
+@cli.command("stats")
+@_page_argument
+@_page_option()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("table", "json", "csv", "svg")),
+    default="table",
+    show_default=True,
+)
+@click.option("--since", metavar="YYYY-MM-DD", help="Count only what happened from this day on.")
+@click.pass_obj
+def stats_cmd(app: App, name: str | None, page: str | None, fmt: str, since: str | None) -> None:
+    """How reliable is the roadmap: each card's deferrals and periods slipped.
+
+    Per card, per lane and per organisation, as a table (the most deferred first), JSON
+    (wikisync.stats/1), CSV (one row per card) or an SVG chart of slippage over time.
+
+    \b
+    Examples:
+      wikisync stats openedx-roadmap-example
+      wikisync stats openedx-roadmap-example --format svg > slippage.svg
+      wikisync stats openedx-roadmap-example --format json --since 2021-01-01
+    """
+    from wikisync.stats import compute_stats, render_stats
+
+    page = app.page(name, page)
+    stats = compute_stats(_lineages(app, page), page, since)
+    click.echo(render_stats(stats, fmt), nl=False)
 
 
 def main() -> None:

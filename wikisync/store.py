@@ -49,7 +49,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,7 +60,7 @@ from wikisync._faults import point
 from wikisync._lazy import lazy_re
 from wikisync._record import record
 from wikisync.errors import StoreError
-from wikisync.model import Document, Roadmap, SourceMeta, VersionRef
+from wikisync.model import Document, Item, Roadmap, SourceMeta, VersionRef
 
 SCHEMA_SNAPSHOT = "wikisync.snapshot/1"
 LOCK_NAME = ".wikisync.lock"
@@ -266,6 +266,35 @@ def _checked(roadmap: Roadmap) -> Roadmap:
         text(h.text, "a history sentence")
         text(h.category, "a history category", optional=True)
     return roadmap
+
+
+class ItemReuse:
+    """Cards already built from the roadmap.json read last, by id, with their stored JSON."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[Any, tuple[dict[str, Any], Item]] = {}
+
+    def build(self, d: dict[str, Any]) -> Roadmap:
+        """``_checked(Roadmap.from_json(d))``, reusing every card whose JSON is unchanged."""
+        raws = d.get("items", [])
+        if not isinstance(raws, list):
+            raise ValueError("items is not a list")
+        hits: list[Item | None] = []
+        fresh: list[Any] = []
+        used: set[int] = set()  # a card listed twice is built twice: never one object twice
+        for raw in raws:
+            hit = self.by_id.get(raw.get("id")) if isinstance(raw, dict) else None
+            if hit is not None and hit[0] == raw and id(hit[1]) not in used:
+                used.add(id(hit[1]))
+                hits.append(hit[1])
+            else:
+                hits.append(None)
+                fresh.append(raw)
+        roadmap = _checked(Roadmap.from_json({**d, "items": fresh}))
+        built = iter(roadmap.items)
+        roadmap.items = [hit if hit is not None else next(built) for hit in hits]
+        self.by_id = {i.id: (raw, i) for raw, i in zip(raws, roadmap.items, strict=True)}
+        return roadmap
 
 
 def _os_message(exc: OSError) -> str:
@@ -685,14 +714,15 @@ class Store:
                 raise StoreError(f"cannot read {path}: {_os_message(exc)}") from exc
         return Document(bodies=bodies, meta=snap.meta)
 
-    def roadmap(self, snap: Snapshot) -> Roadmap:
-        """The roadmap derived when the snapshot was stored (or last reparsed)."""
+    def roadmap(self, snap: Snapshot, reuse: ItemReuse | None = None) -> Roadmap:
+        """The roadmap derived when the snapshot was stored (or last reparsed); ``reuse``
+        shares unchanged cards with the roadmap read before it (see ``roadmaps``)."""
         path = snap.path / "roadmap.json"
         try:
             d = jsondoc.loads(path.read_bytes())
             if not isinstance(d, dict):
                 raise ValueError("not a JSON object")
-            return _checked(Roadmap.from_json(d))
+            return reuse.build(d) if reuse is not None else _checked(Roadmap.from_json(d))
         except FileNotFoundError:
             raise StoreError(f"corrupt snapshot {snap.path}: roadmap.json is missing") from None
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
@@ -701,6 +731,14 @@ class Store:
             ) from None
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {_os_message(exc)}") from exc
+
+    def roadmaps(self, snaps: Iterable[Snapshot]) -> Iterator[Roadmap]:
+        """The roadmaps of ``snaps`` in turn, for reading a long history: a card whose stored
+        JSON equals its JSON in the roadmap just before is the very same ``Item`` object, so
+        only what changed is built and checked (and ``a is b`` tells an unchanged card)."""
+        reuse = ItemReuse()
+        for snap in snaps:
+            yield self.roadmap(snap, reuse)
 
     def reparse(self, page: str, parse: Callable[[Document], Roadmap]) -> int:
         """Re-derive every roadmap.json of a page from its raw bodies; returns how many changed."""
