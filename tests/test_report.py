@@ -59,8 +59,8 @@ def test_site_has_index_history_and_one_page_per_change(store: Store, tmp_path: 
     assert code == 0, err
     names = sorted(p.name for p in out.iterdir())
     diffs = [f"diff-v{n}-v{n + 1}.html" for n in range(1, 7)]
-    assert names == sorted([MANIFEST, "history.html", "index.html", *diffs])
-    assert stdout.strip() == f"{out}: 8 written, 0 unchanged, 0 removed"
+    assert names == sorted([MANIFEST, "cards.html", "history.html", "index.html", *diffs])
+    assert stdout.strip() == f"{out}: 9 written, 0 unchanged, 0 removed"
     index = (out / "index.html").read_text(encoding="utf-8")
     for n in range(2, 8):
         assert f'href="diff-v{n - 1}-v{n}.html">v{n}</a>' in index
@@ -84,6 +84,33 @@ def test_every_link_is_relative_and_resolves(store: Store, tmp_path: Path) -> No
         for href in links(page):
             assert "://" not in href and not href.startswith("/"), (page.name, href)
             assert (out / href.split("#")[0]).is_file(), (page.name, href)
+
+
+def test_the_report_meets_the_slippage_report(store: Store, tmp_path: Path) -> None:
+    """The chart on index.html, cards.html with every card's history, and every card of every
+    grid linked to its own history there (the card's lineage, renames included)."""
+    out = tmp_path / "site"
+    assert run(store, "report", EXAMPLE, "--out", str(out))[0] == 0
+    index = lxml.html.document_fromstring((out / "index.html").read_bytes())
+    assert index.xpath("//section[@id='slippage']//*[local-name()='svg']")
+    cards = lxml.html.document_fromstring((out / "cards.html").read_bytes())
+    anchors = {s.get("id"): s for s in cards.xpath("//section[@class='card-history']")}
+    assert len(anchors) >= 73  # every card that was ever on the page
+    for page in sorted(out.glob("*.html")):
+        tree = lxml.html.document_fromstring(page.read_bytes())
+        for card in tree.xpath("//*[@data-change and @data-title]"):
+            hrefs = [a.get("href") for a in card.iter("a") if a.get("href", "").startswith("cards")]
+            for href in hrefs:
+                section = anchors[href.split("#", 1)[1]]
+                titles = section.get("data-title") + " " + section.text_content()
+                assert card.get("data-title") in titles, (page.name, card.get("data-title"))
+    # A card renamed along the way is one history under its latest title, naming the old one.
+    renamed = [
+        s
+        for s in anchors.values()
+        if " · " in s.xpath("string(p)") and "was “" in s.xpath("string(p)")
+    ]
+    assert renamed
 
 
 def test_the_index_marks_the_latest_change_on_the_current_grid(store: Store) -> None:

@@ -1003,8 +1003,9 @@ def audit_cmd(
 def report_cmd(app: App, name: str | None, page: str | None, out: str) -> None:
     """Write a static report site of a stored page: the current grid, every change, history.
 
-    DIR gets index.html (the current grid with the latest change marked, every stored version),
-    one diff page per change and history.html. Regenerated in place: only files whose bytes
+    DIR gets index.html (the current grid with the latest change marked, every stored version,
+    the slippage chart), one diff page per change, history.html, and cards.html (every card's
+    history; each card on every grid links to it). Regenerated in place: only files whose bytes
     changed are rewritten, so it suits cron followed by rsync or a git push.
 
     \b
@@ -1012,10 +1013,11 @@ def report_cmd(app: App, name: str | None, page: str | None, out: str) -> None:
       wikisync report openedx-roadmap-example --out site
       wikisync report --page openedx-roadmap-example --out /var/www/roadmap   # cron, rsync
     """
-    from wikisync.report import write_report
+    from wikisync.report import slippage_extras, write_report
 
     page = app.page(name, page)
-    result = write_report(app.store, page, Path(out), app.render_options(page))
+    options = app.render_options(page)
+    result = write_report(app.store, page, Path(out), options, extras=slippage_extras)
     click.echo(result.summary(Path(out)))
 
 

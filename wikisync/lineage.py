@@ -156,6 +156,9 @@ class Lineages:
 
     versions: list[Version]
     lineages: list[Lineage]
+    #: ``Item.id`` → lineage number, for every card of every version (an id names one card
+    #: key in a version; a card unchanged across versions keeps its id and its lineage).
+    ids: dict[str, int] = field(default_factory=dict)
 
     def by_number(self, number: int) -> Lineage:
         return self.lineages[number - 1]
@@ -178,6 +181,7 @@ class _Builder:
         self.lineages: list[Lineage] = []
         # Lineages ended by a plain deletion, by normalised title, for a later re-addition.
         self.gone: dict[str, list[int]] = {}
+        self.ids: dict[str, int] = {}
         self._last_order: tuple[Any, PeriodOrder] | None = None
 
     def _step(
@@ -224,10 +228,10 @@ class _Builder:
         period = roadmap.period(item.period)
         return period.short if period is not None else item.period
 
-    @staticmethod
-    def _seen(lin: Lineage, item: Item, roadmap: Roadmap) -> None:
+    def _seen(self, lin: Lineage, item: Item, roadmap: Roadmap) -> None:
         lin.last = item
         lin.orgs = org_names(item, roadmap)
+        self.ids[item.id] = lin.number
 
     def _end(self, k: int, lin: Lineage, events: list[str], texts: list[str]) -> None:
         assert lin.last is not None
@@ -298,6 +302,7 @@ class _Builder:
                     self._seen(lin, n, new)
                 else:
                     lin.last = n
+                    self.ids[n.id] = lin.number
             elif change is not None and change.category == "Replaced":
                 assert change.old is not None
                 before = replaced[id(change.old)]
@@ -372,7 +377,7 @@ def build_lineages(versions: Sequence[Version]) -> Lineages:
             current = builder.first(versions[0].roadmap)
             for k in range(1, len(versions)):
                 current = builder.next(k, current)
-    return Lineages(versions=versions, lineages=builder.lineages)
+    return Lineages(versions=versions, lineages=builder.lineages, ids=builder.ids)
 
 
 # --------------------------------------------------------------------------- finding

@@ -26,7 +26,7 @@ from typing import Any
 
 from wikisync.diff import diff_roadmaps
 from wikisync.errors import WikisyncError
-from wikisync.model import CATEGORIES, ChangeSet, Roadmap
+from wikisync.model import CATEGORIES, ChangeSet, Item, Roadmap
 from wikisync.render.html import (
     CardHref,
     DiffPage,
@@ -347,3 +347,60 @@ def write_report(
 ) -> SiteResult:
     """Build the site of ``page`` and write it under ``out`` (see ``write_site``)."""
     return write_site(out, build_site(store, page, options, extras=extras))
+
+
+CARDS = "cards.html"
+
+
+def slippage_extras(store: Store, page: str) -> Extras:
+    """What the slippage report adds to the site: the chart on index.html, ``cards.html`` with
+    every card's history (one anchor a card, ``Lineage.slug``), and a link from each card of
+    every grid to its history. The ``ExtrasHook`` ``wikisync report`` passes."""
+    from wikisync.chart import render_svg
+    from wikisync.lineage import Version, build_lineages
+    from wikisync.stats import compute_stats
+
+    snaps = store.snapshots(page)
+    lineages = build_lineages(
+        [Version.of(s, r) for s, r in zip(snaps, store.roadmaps(snaps), strict=True)]
+    )
+    stats = compute_stats(lineages, page)
+    slugs = {lin.number: lin.slug for lin in lineages.lineages}
+
+    def card_href(item: Item) -> str | None:
+        number = lineages.ids.get(item.id)
+        return f"{CARDS}#{slugs[number]}" if number is not None else None
+
+    chart = render_svg(stats, link=lambda card_id: f"{CARDS}#{card_id}")
+    roadmap = store.roadmap(snaps[-1]) if snaps else None
+    title = (roadmap.title if roadmap is not None else None) or page
+    cards = [
+        {
+            "id": c.id,
+            "title": c.title,
+            "renamed_from": c.renamed_from,
+            "deferrals": c.deferrals,
+            "moved_up": c.moved_up,
+            "periods_slipped": c.periods_slipped,
+            "period": c.short or c.period,
+            "removed": c.removed,
+            "history": [s.to_json() for s in c.lineage.steps],
+        }
+        for c in stats.cards
+    ]
+    page_html = render_page(
+        "html/cards.html.j2", title=title, cards=cards, nav=(Link(INDEX, "Report home"),)
+    )
+    deferred = len(stats.deferred)
+    return Extras(
+        sections=(
+            HtmlSection(
+                title=f"Slippage: {deferred} of {len(stats.cards)} cards deferred at least once, "
+                f"{stats.periods_slipped} periods slipped in all",
+                html=chart,
+                id="slippage",
+            ),
+        ),
+        files={CARDS: page_html.encode()},
+        card_href=card_href,
+    )
