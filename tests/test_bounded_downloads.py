@@ -23,10 +23,10 @@ from test_sync import PID, TITLE, VIEW, WHEN, V
 from werkzeug import Request, Response
 
 from wikisync.cli import cli
-from wikisync.confluence import MAX_LISTING_PAGES, MAX_VERSIONS, ConfluenceClient
 from wikisync.errors import FetchError
 from wikisync.http import get_url
 from wikisync.sync import response_cap
+from wikisync.wikis.confluence import MAX_LISTING_PAGES, MAX_VERSIONS, ConfluenceClient
 
 CAP = 1 << 20
 CONTENT = re.compile(r"^/wiki/rest/api/content/\d+$")

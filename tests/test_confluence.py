@@ -17,7 +17,8 @@ import pytest
 from confluence_server import UNAUTHORIZED_TEXT, FakeConfluence
 from pytest_httpserver import HTTPServer
 
-from wikisync.confluence import (
+from wikisync.errors import ConfigError, FetchError
+from wikisync.wikis.confluence import (
     Auth,
     ConfluenceClient,
     ConfluenceHTTPError,
@@ -25,7 +26,6 @@ from wikisync.confluence import (
     auth_from_env,
     retry_after_seconds,
 )
-from wikisync.errors import ConfigError, FetchError
 
 PID = "1812037671"
 TITLE = "FY21-22 Architecture User Story Roadmap"

@@ -29,10 +29,10 @@ from pytest_httpserver import HTTPServer
 from test_sync import PAGE, PID, TITLE, VIEW, WHEN, V, _state, check_consistent
 
 from wikisync.cli import cli
-from wikisync.confluence import ConfluenceClient
 from wikisync.errors import FetchError
 from wikisync.store import Store
 from wikisync.sync import http_get
+from wikisync.wikis.confluence import ConfluenceClient
 
 ROOT = Path(__file__).resolve().parent.parent
 BIG = 10**6  # "every request from now on"

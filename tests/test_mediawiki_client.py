@@ -12,8 +12,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from wikisync.confluence import Auth
 from wikisync.errors import FetchError
+from wikisync.wikis.confluence import Auth
 from wikisync.wikis.mediawiki import MediaWikiClient, MediaWikiError
 
 REV = {

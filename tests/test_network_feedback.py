@@ -29,10 +29,10 @@ from werkzeug import Request, Response
 
 from wikisync import http, progress
 from wikisync.cli import cli
-from wikisync.confluence import Auth, ConfluenceClient, auth_from_env, looks_like_secret
 from wikisync.errors import ConfigError, FetchError
 from wikisync.http import get_url
 from wikisync.progress import _Spinner
+from wikisync.wikis.confluence import Auth, ConfluenceClient, auth_from_env, looks_like_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 

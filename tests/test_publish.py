@@ -18,7 +18,6 @@ from lxml import etree
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from wikisync.confluence import ConfluenceClient
 from wikisync.diff import diff_roadmaps
 from wikisync.errors import FetchError, WikisyncError
 from wikisync.model import Change, ChangeSet, Document, HistoryEntry, Item, Roadmap, VersionRef
@@ -37,6 +36,7 @@ from wikisync.publish import (
     unified_diff,
 )
 from wikisync.render import render_changes
+from wikisync.wikis.confluence import ConfluenceClient
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "publish"

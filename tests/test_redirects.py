@@ -23,9 +23,9 @@ from test_sync import PID, TITLE, VIEW, WHEN, V
 from werkzeug import Request, Response
 
 from wikisync.cli import cli
-from wikisync.confluence import Auth, ConfluenceClient
 from wikisync.errors import FetchError
 from wikisync.http import get_url
+from wikisync.wikis.confluence import Auth, ConfluenceClient
 
 NETRC_PW = {"127.0.0.1": "netrc-pw-for-127", "localhost": "netrc-pw-for-localhost"}
 DEFAULT_PW = "netrc-pw-default"

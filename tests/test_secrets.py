@@ -26,8 +26,8 @@ from pytest_httpserver import HTTPServer
 from test_sync import PAGE, PID, TITLE, VIEW, WHEN, V
 
 from wikisync.cli import cli
-from wikisync.confluence import Auth, ConfluenceClient
 from wikisync.errors import FetchError
+from wikisync.wikis.confluence import Auth, ConfluenceClient
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = "lead@example.org"

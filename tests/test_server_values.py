@@ -20,8 +20,8 @@ from pytest_httpserver import HTTPServer
 from test_sync import PID, TITLE, VIEW, WHEN, V
 
 from wikisync.cli import cli
-from wikisync.confluence import version_date, version_number
 from wikisync.store import Store
+from wikisync.wikis.confluence import version_date, version_number
 
 BAD = "1234"  # the page whose server values are bad
 GOOD = PID

@@ -167,8 +167,8 @@ def test_backfill_all_covers_discovered_pages(fake: FakeConfluence, tmp_path: Pa
 def test_a_retry_after_holds_every_client_of_the_site(fake: FakeConfluence) -> None:
     """A 429 answered to one worker makes the next request of another worker on the same site
     wait too (recorded through the clients' sleep, so the test does not wait)."""
-    from wikisync.confluence import ConfluenceClient
     from wikisync.http import gate_for
+    from wikisync.wikis.confluence import ConfluenceClient
 
     first: list[float] = []
     second: list[float] = []

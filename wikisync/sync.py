@@ -38,7 +38,6 @@ from typing import Any
 from wikisync import __version__
 from wikisync._faults import point
 from wikisync.config import Config, PageConfig
-from wikisync.confluence import BadServerValue
 from wikisync.diff import diff_roadmaps
 from wikisync.errors import ConfigError, FetchError, ParseError, StoreError, WikisyncError
 from wikisync.feed import write_feed
@@ -56,6 +55,7 @@ from wikisync.store import (
     validate_page_name,
 )
 from wikisync.wikis import Wiki, diff_url, open_wiki, response_cap
+from wikisync.wikis.confluence import BadServerValue
 
 __all__ = [
     "BackfillResult",

@@ -25,8 +25,8 @@ from wikisync.errors import ConfigError
 
 if TYPE_CHECKING:
     from wikisync.config import PageConfig
-    from wikisync.confluence import VersionInfo
     from wikisync.model import Document
+    from wikisync.wikis.confluence import VersionInfo
 
 __all__ = ["Wiki", "diff_url", "open_wiki", "response_cap"]
 
@@ -72,7 +72,7 @@ class Wiki(Protocol):
 
 def open_wiki(cfg: PageConfig, *, environ: Mapping[str, str] | None = None) -> Wiki:
     """The client for a configured page (Confluence or MediaWiki, by ``cfg.api``)."""
-    from wikisync.confluence import auth_from_env
+    from wikisync.wikis.confluence import auth_from_env
 
     if not cfg.base_url:
         raise ConfigError(f"page {cfg.name!r} has no base_url, so it cannot be fetched")
@@ -87,7 +87,7 @@ def open_wiki(cfg: PageConfig, *, environ: Mapping[str, str] | None = None) -> W
         return MediaWikiClient(
             cfg.base_url, auth, timeout=timeout, retries=cfg.retries, max_bytes=cap
         )
-    from wikisync.confluence import ConfluenceClient
+    from wikisync.wikis.confluence import ConfluenceClient
 
     return ConfluenceClient(
         cfg.base_url, auth, api=cfg.api, timeout=timeout, retries=cfg.retries, max_bytes=cap

@@ -26,7 +26,6 @@ from urllib.parse import urlencode
 import requests
 
 from wikisync import __version__
-from wikisync.confluence import Auth, VersionInfo
 from wikisync.errors import ConfigError, FetchError, WikiHTTPError
 from wikisync.http import (
     PoliteRetry,
@@ -37,6 +36,7 @@ from wikisync.http import (
     safe_url,
 )
 from wikisync.model import Document, SourceMeta
+from wikisync.wikis.confluence import Auth, VersionInfo
 
 __all__ = ["MediaWikiClient", "MediaWikiError"]
 

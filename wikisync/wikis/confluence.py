@@ -68,7 +68,7 @@ __all__ = [
     "retry_after_seconds",
 ]
 
-log = logging.getLogger("wikisync.confluence")
+log = logging.getLogger("wikisync.wikis.confluence")
 
 AUTH_KINDS = ("none", "basic", "bearer", "netrc", "password")  # password: MediaWiki only
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
