@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import html
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require
 from lxml import etree
 
 from wikisync.chart import render_svg, segments
@@ -142,31 +140,6 @@ def test_no_deferral_draws_an_empty_chart() -> None:
 # --------------------------------------------------------------------------- in a browser
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """A minimal headless Chromium driven by Selenium (Debian's chromium + chromium-driver)."""
-    binary = shutil.which("chromium")
-    driver_path = shutil.which("chromedriver")
-    require(
-        binary is not None and driver_path is not None,
-        "no chromium: apt-get install chromium chromium-driver",
-    )
-    try:
-        from selenium import webdriver
-    except ImportError:
-        require(False, "no selenium: pip install selenium")
-        raise
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary or ""
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(driver_path))
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 MARKS_JS = """
 const q = (s) => Array.from(document.querySelectorAll(s));
 const drawn = (els) => els.filter((e) => {
@@ -186,12 +159,12 @@ return {
 
 @pytest.mark.browser
 def test_chromium_opens_the_svg_and_draws_its_marks(
-    chromium: Any, stats: Stats, tmp_path: Path
+    browser: Any, stats: Stats, tmp_path: Path
 ) -> None:
     path = tmp_path / "slippage.svg"
     path.write_text(render_svg(stats), encoding="utf-8")
-    chromium.get(path.as_uri())
-    got = chromium.execute_script(MARKS_JS)
+    got = browser.open(path).execute_script(MARKS_JS)
+    assert browser.requests() == []  # nothing left the machine
     assert got["root"] == "svg"
     assert got["bars"] == got["barsDrawn"] == 4
     assert got["cards"] == 8 and got["line"] == 1
@@ -200,11 +173,10 @@ def test_chromium_opens_the_svg_and_draws_its_marks(
 
 
 @pytest.mark.browser
-def test_chromium_shows_hostile_titles_as_text(chromium: Any, tmp_path: Path) -> None:
+def test_chromium_shows_hostile_titles_as_text(browser: Any, tmp_path: Path) -> None:
     path = tmp_path / "hostile.svg"
     path.write_text(render_svg(hostile_stats()), encoding="utf-8")
-    chromium.get(path.as_uri())
-    got = chromium.execute_script(MARKS_JS)
+    got = browser.open(path).execute_script(MARKS_JS)
     assert got["root"] == "svg" and got["scripts"] == 0
     assert got["cards"] == len(HOSTILE)
     assert any(t.startswith("</text><script>alert(1)</script>") for t in got["titles"])
