@@ -620,3 +620,26 @@ def test_a_link_added_to_unchanged_text_is_not_text_edited(tmp_path: Path) -> No
     assert code == 0, err
     assert "text edited" not in out
     assert "link https://wiki.example.org/Search added" in out
+
+
+GRID_WITH_A_TICK = """<h2>Roadmap</h2><table><tbody>
+<tr><th><p>Period</p></th><th><p>Build</p></th><th><p>Run</p></th></tr>
+<tr><th><p>Q1 2027</p></th><td><p>Search v2 &lt;Pilot&gt; [1]</p></td><td><p>&#10003;</p></td></tr>
+<tr><th><p>Q2 2027</p></th><td><p>12</p></td><td><p>Blue-green deploys [2]</p></td></tr>
+</tbody></table>"""
+
+
+def test_a_lone_mark_or_number_in_a_grid_is_never_a_card(tmp_path: Path) -> None:
+    """A tick or a count in one cell of a real story map is not a card: never an item, so
+    never a sentence like “Moved “✓” from Q3 to Q4.”."""
+    page = tmp_path / "grid.storage.html"
+    page.write_text(GRID_WITH_A_TICK, encoding="utf-8")
+    code, out, err = run(tmp_path, "parse", str(page), "--format", "json")
+    assert code == 0, err
+    titles = [item["title"] for item in json.loads(out)["items"]]
+    assert titles == ["Search v2", "Blue-green deploys"]
+    moved = GRID_WITH_A_TICK.replace("<td><p>&#10003;</p></td></tr>", "<td><p></p></td></tr>")
+    moved = moved.replace("<td><p>12</p></td>", "<td><p>&#10003;</p></td>")
+    (tmp_path / "moved.storage.html").write_text(moved, encoding="utf-8")
+    code, out, err = run(tmp_path, "diff", str(page), str(tmp_path / "moved.storage.html"))
+    assert code == 0 and out == "", (out, err)  # only marks moved: no change to report

@@ -95,6 +95,9 @@ def _read_roadmap(root: etree._Element, options: ParseOptions, ctx: Context) -> 
                 if items and all(junk_title(it.title) for it in items):
                     summaries += 1
                     continue
+                # A lone mark or number in a cell of a real grid (a tick, a count) is not a
+                # card anybody would recognise: never an item, never a sentence.
+                items = [it for it in items if not junk_title(it.title)]
                 table, _ = layout_table(layout)
                 orientation = layout.orientation
                 sections.append(
