@@ -105,7 +105,11 @@ def queued(tmp_path: Path) -> list[Path]:
 def test_first_sync_notifies_nobody_then_an_edit_once(
     fake: FakeConfluence, receiver: Receiver, tmp_path: Path
 ) -> None:
-    cfg = write_config(fake, tmp_path, f'[[notify]]\nurl = "{receiver.url}"\n')
+    cfg = write_config(
+        fake,
+        tmp_path,
+        f'[[notify]]\nurl = "{receiver.url}"\nreport_url = "https://intranet.example/{{page}}/"\n',
+    )
     assert run(cfg, "sync")[0] == 0
     assert receiver.posts == [] and queued(tmp_path) == []
     edit(fake, 6)
@@ -119,6 +123,7 @@ def test_first_sync_notifies_nobody_then_an_edit_once(
     assert "diffpagesbyversion.action?pageId=1812037671&originalVersion=1&revisedVersion=2" in (
         message
     )
+    assert "(https://intranet.example/roadmap/diff-v1-v2.html)" in message  # its report page
     assert queued(tmp_path) == []
     # Nothing new: nothing sent again.
     assert run(cfg, "sync")[0] == 0

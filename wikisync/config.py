@@ -44,7 +44,7 @@ _ENV_NAME_RE = lazy_re(r"[A-Za-z_][A-Za-z0-9_]*")
 
 _TOP_KEYS = ("store", "page", "notify", "watch", "fetch")
 _FETCH_KEYS = ("concurrency",)
-_NOTIFY_KEYS = ("url", "url_env", "pages", "format")
+_NOTIFY_KEYS = ("url", "url_env", "pages", "format", "report_url")
 _STORE_KEYS = ("path",)
 _PAGE_KEYS = (
     "name",
@@ -340,8 +340,15 @@ def _notify(raw: Any, key: str) -> NotifyConfig:
         pages = [pages]
     if not isinstance(pages, list) or not pages or not all(isinstance(p, str) for p in pages):
         raise ConfigError(f"{key}.pages: expected a list of page-name globs, got {_show(pages)}")
+    report_url = _opt_str(raw, "report_url", key)
+    if report_url is not None and not re.match(r"https?://[^/\s]+", report_url):
+        raise ConfigError(f"{key}.report_url: expected an http(s):// URL, got {report_url!r}")
     return NotifyConfig(
-        url=url, url_env=url_env, pages=tuple(pages), format=_choice(raw, "format", key, FORMATS)
+        url=url,
+        url_env=url_env,
+        pages=tuple(pages),
+        format=_choice(raw, "format", key, FORMATS),
+        report_url=report_url,
     )
 
 

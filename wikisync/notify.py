@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from wikisync.errors import ConfigError, StoreError
 
@@ -59,6 +59,7 @@ class NotifyConfig:
     url_env: str | None = None
     pages: tuple[str, ...] = ("*",)
     format: str = "markdown"
+    report_url: str | None = None  # where `wikisync report` is published: "https://…/{page}/"
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Target:
     url: str = field(repr=False)
     format: str
     pages: tuple[str, ...]
+    report_url: str | None = None
 
     def wants(self, page: str) -> bool:
         return any(fnmatch.fnmatchcase(page, pattern) for pattern in self.pages)
@@ -101,7 +103,8 @@ def resolve_targets(
         if not url or "://" not in url:
             raise ConfigError(f"notify[{i}]: expected an Apprise URL (scheme://…)")
         key = hashlib.sha256(url.encode()).hexdigest()[:16]
-        out.append(Target(key, _label(url, cfg.url_env), url, cfg.format, cfg.pages))
+        label = _label(url, cfg.url_env)
+        out.append(Target(key, label, url, cfg.format, cfg.pages, cfg.report_url))
     return out
 
 
@@ -116,15 +119,22 @@ class Message:
     text: str  # the entry as plain text
     markdown: str  # the entry as Markdown
     url: str | None = None  # the page on its wiki
-    links: tuple[tuple[str, str], ...] = ()  # (label, url): the wiki's diff, a report page
+    links: tuple[tuple[str, str], ...] = ()  # (label, url): the wiki's comparison of versions
+    report_file: str | None = None  # this change's page in the report site (diff-vA-vB.html)
 
-    def body(self, fmt: str) -> str:
+    def body(self, fmt: str, report_url: str | None = None) -> str:
+        """The message: the entry, the page, the wiki's comparison, and (with ``report_url``,
+        where the channel's team publishes ``wikisync report``) this change's report page."""
         entry = self.markdown if fmt == "markdown" else self.text
         lines = [entry.rstrip("\n")]
         if self.url:
             lines.append("")
             lines.append(f"[{self.page}]({self.url})" if fmt == "markdown" else self.url)
-        for label, link in self.links:
+        links = list(self.links)
+        if report_url and self.report_file:
+            base = report_url.replace("{page}", quote(self.page, safe=""))
+            links.append(("report", base.rstrip("/") + "/" + self.report_file))
+        for label, link in links:
             lines.append(f"[{label}]({link})" if fmt == "markdown" else f"{label}: {link}")
         return "\n".join(lines) + "\n"
 
@@ -140,10 +150,12 @@ class Message:
             "markdown": self.markdown,
             "url": self.url,
             "links": [list(link) for link in self.links],
+            "report_file": self.report_file,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Message:
+        report_file = data.get("report_file")
         return cls(
             page=str(data["page"]),
             pair=str(data["pair"]),
@@ -153,6 +165,7 @@ class Message:
             markdown=str(data["markdown"]),
             url=data.get("url") if isinstance(data.get("url"), str) else None,
             links=tuple((str(a), str(b)) for a, b in data.get("links") or ()),
+            report_file=report_file if isinstance(report_file, str) else None,
         )
 
 
@@ -246,7 +259,7 @@ class Outbox:
             if target.key in down:
                 report.failed.append((item.message.page, target.label))
                 continue
-            body = item.message.body(target.format)
+            body = item.message.body(target.format, target.report_url)
             try:
                 ok = send(target, item.message.title, body)
             except Exception as exc:  # a channel library's own error: the message stays queued

@@ -305,6 +305,7 @@ def _message(cfg: PageConfig, entry: Entry, cs: ChangeSet) -> Message:
         markdown=render_changes(cs, "markdown", render_options(cfg)),
         url=meta.url,
         links=tuple(links),
+        report_file=f"diff-{_label(entry.old)}-{_label(entry.new)}.html",  # as report.label
     )
 
 
