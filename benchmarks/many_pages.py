@@ -46,7 +46,7 @@ from wikisync.sync import backfill, sync_pages
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "openedx"
 LATENCY = 0.02  # seconds the stand-in takes per answer
-LIMIT = 30  # requests a second before it answers 429
+LIMIT = 80  # requests a second before it answers 429
 
 
 class LimitedConfluence(FakeConfluence):
