@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass
 
 from wikisync.config import Config
+from wikisync.safe import safe_text
 from wikisync.store import Store
 
 __all__ = ["SCHEMA", "PageRow", "list_pages", "render_pages"]
@@ -58,14 +58,6 @@ def _row(store: Store, name: str, page_id: str | None, title: str | None, source
     return PageRow(name, page_id, title, len(snaps), when, source)
 
 
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def terminal_safe(text: str) -> str:
-    """Titles come from the wiki: no control or bidi character reaches a terminal."""
-    return _CONTROLS.sub("\N{REPLACEMENT CHARACTER}", text)
-
-
 def render_pages(rows: list[PageRow], fmt: str = "table") -> str:
     """An aligned table, or JSON ``wikisync.pages/1``."""
     if fmt == "json":
@@ -76,7 +68,7 @@ def render_pages(rows: list[PageRow], fmt: str = "table") -> str:
         (r.name, r.page_id or "-", r.title or "-", str(r.versions), r.latest or "-", r.source)
         for r in rows
     ]
-    table = [head, *[tuple(terminal_safe(c) for c in row) for row in body]]
+    table = [head, *[tuple(safe_text(c) for c in row) for row in body]]  # titles: wiki text
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table
