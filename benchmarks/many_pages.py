@@ -46,14 +46,15 @@ from wikisync.sync import backfill, sync_pages
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "openedx"
 LATENCY = 0.02  # seconds the stand-in takes per answer
-LIMIT = 80  # requests a second before it answers 429
+LIMITS = (80, 45)  # requests a second before it answers 429: above, then below what 4 reach
 
 
 class LimitedConfluence(FakeConfluence):
     """The stand-in with a service time and a sliding-window rate limit."""
 
-    def __init__(self, server: HTTPServer) -> None:
+    def __init__(self, server: HTTPServer, limit: int) -> None:
         super().__init__(server)
+        self.limit = limit
         self.window: deque[float] = deque()
         self.refused = 0
         self.served = 0
@@ -64,7 +65,7 @@ class LimitedConfluence(FakeConfluence):
         with self._gate:
             while self.window and now - self.window[0] > 1.0:
                 self.window.popleft()
-            if len(self.window) >= LIMIT:
+            if len(self.window) >= self.limit:
                 self.refused += 1
                 return Response("Rate limit exceeded.", 429, headers={"Retry-After": "1"})
             self.window.append(now)
@@ -73,9 +74,9 @@ class LimitedConfluence(FakeConfluence):
         return super()._dispatch(request)
 
 
-def _site(server: HTTPServer, pages: int, versions: int) -> LimitedConfluence:
+def _site(server: HTTPServer, pages: int, versions: int, limit: int) -> LimitedConfluence:
     bodies = [(DATA / f"v{n}.storage.html").read_text(encoding="utf-8") for n in range(1, 8)]
-    fake = LimitedConfluence(server)
+    fake = LimitedConfluence(server, limit)
     for p in range(pages):
         pid = str(5000 + p)
         fake.add_page(pid, f"Roadmap {p}", bodies[0])
@@ -101,13 +102,13 @@ def _run(fake: LimitedConfluence, job: Any) -> tuple[float, int, int]:
     return time.perf_counter() - started, fake.served, fake.refused
 
 
-def measure(pages: int, versions: int) -> list[dict[str, Any]]:
+def measure(pages: int, versions: int, limit: int) -> list[dict[str, Any]]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     rows: list[dict[str, Any]] = []
     try:
-        fake = _site(server, pages, versions)
+        fake = _site(server, pages, versions, limit)
         cfgs = _cfgs(fake, pages)
         with tempfile.TemporaryDirectory() as tmp:
             stores = {w: Store(Path(tmp) / f"w{w}") for w in (1, 4)}
@@ -137,10 +138,10 @@ def measure(pages: int, versions: int) -> list[dict[str, Any]]:
     return rows
 
 
-def table(rows: list[dict[str, Any]], pages: int, versions: int) -> str:
+def table(rows: list[dict[str, Any]], pages: int, versions: int, limit: int) -> str:
     lines = [
         f"{pages} pages × {versions} versions from one site on loopback, {LATENCY * 1000:.0f} ms "
-        f"a request, at most {LIMIT} requests a second (then 429, Retry-After: 1).",
+        f"a request, at most {limit} requests a second (then 429, Retry-After: 1).",
         "",
         "| job | 1 worker | 4 workers | requests (1 / 4) | 429s (1 / 4) | speed-up |",
         "|---|---:|---:|---:|---:|---:|",
@@ -159,16 +160,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write", action="store_true", help="write the table into RESULTS.md")
     args = ap.parse_args(argv)
     pages, versions = (20, 10) if args.quick else (50, 40)
-    rows = measure(pages, versions)
-    text = table(rows, pages, versions)
-    print(text, end="")
+    texts: list[str] = []
+    missed = False
+    for limit in LIMITS:
+        rows = measure(pages, versions, limit)
+        texts.append(table(rows, pages, versions, limit))
+        print(texts[-1])
+        cron = next(r for r in rows if r["job"] == "cron sync")
+        if cron[1][1] != pages or cron[4][1] != pages:
+            print(f"MISS: a cron sync of {pages} unchanged pages should cost {pages} requests")
+            missed = True
     if args.write:
-        replace_section(RESULTS, "many", "## Many pages: sequential vs concurrent\n\n" + text)
-    cron = next(r for r in rows if r["job"] == "cron sync")
-    if cron[1][1] != pages or cron[4][1] != pages:
-        print(f"MISS: a cron sync of {pages} unchanged pages should cost {pages} requests")
-        return 1
-    return 0
+        body = "## Many pages: sequential vs concurrent\n\n" + "\n".join(texts) + NOTE
+        replace_section(RESULTS, "many", body)
+    return 1 if missed else 0
+
+
+NOTE = """
+Below the site's limit, four workers take about a half to a third of the time of one. When
+the limit binds, no number of workers beats it: the per-site gate makes every worker wait out
+a `Retry-After`, so the site sees a handful of refused requests (a few percent) rather than a
+storm, at about the speed of one worker. `python benchmarks/many_pages.py --write`.
+"""
 
 
 if __name__ == "__main__":

@@ -297,3 +297,21 @@ def test_cli_log_without_card_still_lists_versions(store_dir: Path) -> None:
     assert code == 0 and out.splitlines()[0].startswith("v7 ")
     code, out2, _ = run(store_dir, "log", "--page", EXAMPLE)
     assert out2 == out
+
+
+def test_csv_cells_never_run_as_formulas() -> None:
+    """Card titles are page text: a title starting with = + - @ is written with a leading '."""
+    from wikisync.lineage import Version, build_lineages
+    from wikisync.model import Item, Period, Roadmap
+    from wikisync.stats import compute_stats, render_stats
+
+    def version(n: int, period: str) -> Version:
+        rm = Roadmap(
+            periods=[Period("Q1", "Q1", index=0), Period("Q2", "Q2", index=1)],
+            items=[Item(id=f"i{n}", title='=HYPERLINK("http://x","y")', period=period)],
+        )
+        return Version(roadmap=rm, when=f"2021-0{n}-01T00:00:00Z", version=n)
+
+    stats = compute_stats(build_lineages([version(1, "Q1"), version(2, "Q2")]), "p")
+    rows = list(csv.reader(render_stats(stats, "csv").splitlines()))
+    assert rows[1][1] == '\'=HYPERLINK("http://x","y")'

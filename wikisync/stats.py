@@ -27,6 +27,7 @@ from typing import Any
 from wikisync.errors import WikisyncError
 from wikisync.lineage import Lineage, Lineages, Step, days_between, printable
 from wikisync.render.jsonout import dumps
+from wikisync.safe import csv_cell
 
 SCHEMA_STATS = "wikisync.stats/1"
 STATS_FORMATS: tuple[str, ...] = ("table", "json", "csv", "svg")
@@ -520,13 +521,14 @@ def render_table(stats: Stats) -> str:
 
 def render_csv(stats: Stats) -> str:
     """One row per card with the scalar fields; lists joined by ``; ``; the most deferred
-    first."""
+    first; a cell a spreadsheet would run as a formula starts with ``'`` (``csv_cell``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for c in stats.cards:
         writer.writerow(
-            (
+            csv_cell(str(cell))  # page text a spreadsheet must never run as a formula
+            for cell in (
                 c.id,
                 c.title,
                 "; ".join(c.renamed_from),
