@@ -12,7 +12,6 @@ response); ``live`` / ``NAME@live`` is the configured page's current version, re
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -154,6 +153,8 @@ def _str_or_none(value: Any) -> str | None:
 
 
 def _document_from_json(text: str, *, label: str) -> Document:
+    import json  # only JSON inputs need it: a diff of two XHTML files starts without it
+
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

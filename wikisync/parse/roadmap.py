@@ -10,7 +10,6 @@ the header rows).
 from __future__ import annotations
 
 import bisect
-import hashlib
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import field, fields
@@ -18,6 +17,7 @@ from typing import cast
 
 from lxml import etree
 
+from wikisync._digest import sha1
 from wikisync._gc import paused_gc
 from wikisync._lazy import lazy_re
 from wikisync._record import record
@@ -710,7 +710,6 @@ def _items(
     items: list[Item] = []
     ordinals: dict[str, int] = {}
     names: dict[tuple[str, ...], tuple[str, ...]] = {}
-    sha1 = hashlib.sha1
     new_item = _new_item
     for cell in cells:
         cell_cards = cards.get(cell)
@@ -838,7 +837,7 @@ def is_header_row(reader: _Reader, row: list[Cell | None]) -> bool:
 
 def item_id(period: str, lane: str, title: str, stage: str | None, n: int) -> str:
     """The grid's id formula, shared by every table shape: sha1(period|lane|title|stage|n)."""
-    return hashlib.sha1(f"{period}|{lane}|{title}|{stage or ''}|{n}".encode()).hexdigest()[:12]
+    return sha1(f"{period}|{lane}|{title}|{stage or ''}|{n}".encode()).hexdigest()[:12]
 
 
 def short_names(labels: list[str], backlog: list[bool]) -> list[str]:
