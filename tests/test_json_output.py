@@ -140,3 +140,17 @@ def test_loading_a_stored_roadmap_builds_ordinary_frozen_items() -> None:
         item.title = "changed"  # type: ignore[misc]
     assert replace(item, title="x").title == "x"
     assert repr(item).startswith("Item(id=")
+
+
+def test_from_json_fills_every_field_as_the_constructor_does() -> None:
+    """The shell path sets all 18 fields: optional ones given, and defaults for missing keys."""
+    full = Item(
+        "id1", "T", "Beta", ("t",), ("1", "All"), ("Org",), "Q1", "Q2", "Lane", "text", True,
+        (Part("a", ("1",)), Part("b")), ("https://x",), ("Ann",), "2021-01-01", "2021-02-01",
+        (("Owner", "Ann"),), "k1",
+    )  # fmt: skip
+    loaded = Item.from_json(jsondoc.loads(jsondoc.dumps_compact(full.to_json())))
+    names = Item.__slots__
+    assert [getattr(loaded, n) for n in names] == [getattr(full, n) for n in names]
+    assert Item.from_json({"id": "i", "title": "t"}) == Item("i", "t")
+    assert Part.from_json({"text": "p"}) == Part("p")

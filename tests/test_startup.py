@@ -72,6 +72,34 @@ def test_text_diff_of_the_real_page_imports_no_numpy_jinja2_nor_rapidfuzz(tmp_pa
     assert names & {"numpy", "requests", "jinja2", "rapidfuzz", "_strptime"} == set()
 
 
+def run_python(code: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """CODE in a fresh interpreter with this tree on the path (nothing imported yet)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_diff_of_two_files_imports_no_logging_store_json_csv_nor_openssl(tmp_path: Path) -> None:
+    """Logging is set up where something logs, only a snapshot reference opens the store, JSON
+    and CSV load for their formats, card ids take SHA-1 without OpenSSL (``_hashlib``)."""
+    old, new = DATA / "v6.storage.html", DATA / "v7.storage.html"
+    code = (
+        "import sys, runpy; sys.argv = ['wikisync', 'diff', sys.argv[1], sys.argv[2]]\n"
+        "try: runpy.run_module('wikisync', run_name='__main__')\n"
+        "except SystemExit: pass\n"
+        "print(sorted(set(sys.modules) & {'logging', 'wikisync.store', 'json', 'csv', '_hashlib'}))"
+    )
+    proc = run_python(code, str(old), str(new), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines()[-1] == "[]"
+
+
 titles = st.lists(
     st.lists(
         st.sampled_from(["mfe", "theming", "tutor", "devstack", "django", "upgrade", "5", "x"]),
@@ -247,3 +275,41 @@ def test_a_frozen_record_copies_and_pickles() -> None:
     r = _Rec("t", ("u",), {"k": 1}, 2.5)
     for made in (copy.copy(r), copy.deepcopy(r), pickle.loads(pickle.dumps(r))):
         assert made == r and made.c == {"k": 1} and type(made) is _Rec
+
+
+def test_deferred_logging_is_set_up_by_the_first_module_that_logs(tmp_path: Path) -> None:
+    """An offline command reading NAME@live still prints ``wikisync: WARNING: ...`` lines."""
+    code = (
+        "import sys\n"
+        "from wikisync import logsetup\n"
+        "logsetup.defer(0)\n"
+        "assert 'logging' not in sys.modules\n"
+        "log = logsetup.logger('wikisync.http')\n"
+        "log.info('not shown without -v')\n"
+        "log.warning('sent over plain http')\n"
+    )
+    proc = run_python(code, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr == "wikisync: WARNING: sent over plain http\n"
+
+
+def test_a_record_without_a_docstring_is_defined_without_inspect_signature(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """@dataclass documents an undocumented class through inspect.signature, ~9 ms the first
+    time in a process (it was a tenth of ``wikisync diff``'s own imports): record names the
+    fields itself."""
+    import inspect
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("inspect.signature called")
+
+    monkeypatch.setattr(inspect, "signature", refuse)
+
+    @record(slots=True)
+    class Undocumented:
+        a: int
+        b: str = ""
+
+    assert Undocumented.__doc__ == "Undocumented(a, b)"
+    assert Undocumented(1) == Undocumented(1, "")

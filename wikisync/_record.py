@@ -13,6 +13,7 @@ time the class is instantiated. Type checkers see a dataclass (``dataclass_trans
 from __future__ import annotations
 
 import dataclasses
+import inspect  # loaded by dataclasses anyway
 import operator
 import reprlib
 from collections.abc import Callable
@@ -28,6 +29,8 @@ def record(
     """``@dataclass(frozen=..., slots=..., eq=...)``, ``init`` and ``repr`` on."""
 
     def wrap(cls: type[_T]) -> type[_T]:
+        if not cls.__doc__:  # else @dataclass writes one through inspect.signature: ~9 ms first
+            cls.__doc__ = f"{cls.__name__}({', '.join(inspect.get_annotations(cls))})"
         made: Any = dataclasses.dataclass(cls, init=False, repr=False, eq=False, slots=slots)
         _install(made, frozen, eq)
         if frozen and slots:  # as @dataclass: copy and pickle cannot restore through setattr

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 from click.shell_completion import CompletionItem
 
-from wikisync import __version__
+from wikisync import __version__, logsetup
 from wikisync.config import Config, PageConfig, credentials_warning, load_config
 from wikisync.diff import diff_roadmaps
 from wikisync.errors import WikisyncError
@@ -32,16 +31,15 @@ from wikisync.progress import show_waits, suspend_waits
 from wikisync.render import RenderOptions, render_changes, render_history, render_roadmap
 from wikisync.safe import safe_text
 from wikisync.sources import Sources, did_you_mean
-from wikisync.store import Store
 from wikisync.terminal import COLOR_CHOICES, colour_history, colour_wanted, red, start_pager
 
 if TYPE_CHECKING:
+    from wikisync.store import Store  # imported on first use: a diff of two files needs none
     from wikisync.sync import BackfillResult
 
 # wikisync.sync (requests, the REST client) is imported inside the commands that talk to a
 # wiki, so offline commands (parse, diff of files, history) start without it.
 
-log = logging.getLogger("wikisync")
 
 CHANGE_FORMATS = ("text", "markdown", "confluence", "wiki", "json")
 DIFF_FORMATS = (*CHANGE_FORMATS, "html")
@@ -248,13 +246,15 @@ class App:
     def store(self) -> Store:
         if self._store is None:
             root = Path(self.store_override) if self.store_override else self.config.store_path
+            from wikisync.store import Store
+
             self._store = Store(root)
         return self._store
 
     @property
     def sources(self) -> Sources:
         """Where arguments become documents, roadmaps and page names."""
-        return Sources(self.config, self.store, sys.stdin.buffer)
+        return Sources(self.config, lambda: self.store, sys.stdin.buffer)
 
     def page(self, name: str | None, option: str | None = None, *, live: bool = False) -> str:
         """The page of a one-page command: NAME, --page NAME, else the only one."""
@@ -388,10 +388,10 @@ def cli(
       wikisync diff openedx-roadmap-example@v5..v6 --format markdown
       wikisync sync --quiet --exit-code
     """
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="wikisync: %(levelname)s: %(message)s")
-    # urllib3 announces each retry as a warning; our own error line says what finally happened.
-    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
+    if verbose or ctx.invoked_subcommand in LIVE_COMMANDS:
+        logsetup.configure(verbose)
+    else:  # offline: no logging import unless a module that logs is loaded (NAME@live, a URL)
+        logsetup.defer(verbose)
     show_waits()  # a spinner for requests over a second, on a terminal's stderr only
     colour = colour_wanted(sys.stdout, color)
     ctx.color = colour  # click.echo keeps (or strips) ANSI codes by this, also into a pager

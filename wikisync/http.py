@@ -54,6 +54,7 @@ from urllib3.util.retry import Retry
 
 from wikisync import __version__
 from wikisync.errors import FetchError
+from wikisync.logsetup import logger
 from wikisync.progress import waiting
 
 __all__ = [
@@ -72,7 +73,7 @@ __all__ = [
     "warn_plain_http",
 ]
 
-log = logging.getLogger("wikisync.http")
+log = logger("wikisync.http")  # applies the CLI's pending logging set-up
 
 #: Redirects followed for one read (requests' default is 30: a loop would cost 30 requests).
 MAX_REDIRECTS = 5

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from wikisync.errors import ConfigError, StoreError
+from wikisync.logsetup import logger
 
 __all__ = [
     "OUTBOX_NAME",
@@ -44,7 +45,7 @@ __all__ = [
     "resolve_targets",
 ]
 
-log = logging.getLogger("wikisync.notify")
+log = logger("wikisync.notify")  # applies the CLI's pending logging set-up
 
 SCHEMA = "wikisync.notification/1"
 OUTBOX_NAME = ".wikisync-outbox"

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import difflib
 import html
-import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from wikisync.errors import FetchError, WikiHTTPError, WikisyncError
+from wikisync.logsetup import logger
 from wikisync.model import CATEGORIES, ChangeSet, Document
 from wikisync.parse.history import iso_date
 from wikisync.render import RenderOptions, render_changes, sentences
@@ -53,7 +53,7 @@ __all__ = [
     "unified_diff",
 ]
 
-log = logging.getLogger("wikisync.publish")
+log = logger("wikisync.publish")  # applies the CLI's pending logging set-up
 
 DEFAULT_HEADING = "Change History"
 

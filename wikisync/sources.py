@@ -12,7 +12,6 @@ response); ``live`` / ``NAME@live`` is the configured page's current version, re
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -43,11 +42,14 @@ def is_live(arg: str) -> bool:
 def load_source(
     arg: str,
     *,
-    store: Store | None = None,
+    store: Store | Callable[[], Store] | None = None,
     stdin: BinaryIO | None = None,
     live: LiveReader | None = None,
 ) -> Document:
-    """Read SOURCE: ``-`` (stdin), a file, a URL, ``[NAME@]live`` or a reference ``NAME@...``."""
+    """Read SOURCE: ``-`` (stdin), a file, a URL, ``[NAME@]live`` or a reference ``NAME@...``.
+
+    ``store`` may be a function opening it: only a reference opens (and imports) the store.
+    """
     if arg == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
         try:
@@ -80,6 +82,8 @@ def load_source(
         return live(name)
 
     if _REF_RE.fullmatch(arg):
+        if callable(store):
+            store = store()
         if store is not None and ("@" in arg or arg in store.pages()):
             return store.document(store.resolve(arg))
         if store is None and "@" in arg:
@@ -149,6 +153,8 @@ def _str_or_none(value: Any) -> str | None:
 
 
 def _document_from_json(text: str, *, label: str) -> Document:
+    import json  # only JSON inputs need it: a diff of two XHTML files starts without it
+
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -295,10 +301,17 @@ class Sources:
     client (``wikisync.sync``, with requests) is imported only when a live page is read.
     """
 
-    def __init__(self, config: Config, store: Store, stdin: BinaryIO | None = None) -> None:
+    def __init__(
+        self, config: Config, store: Callable[[], Store], stdin: BinaryIO | None = None
+    ) -> None:
         self.config = config
-        self.store = store
+        self._open_store = store
         self.stdin = stdin
+
+    @property
+    def store(self) -> Store:
+        """Opened on first use: a diff of two files neither reads nor imports the store."""
+        return self._open_store()
 
     # pages ------------------------------------------------------------------
 
@@ -362,7 +375,7 @@ class Sources:
 
     def document(self, arg: str, page: str | None = None) -> Document:
         """SOURCE as a document; ``live`` is ``page``'s live version."""
-        return load_source(arg, store=self.store, stdin=self.stdin, live=self.live(page))
+        return load_source(arg, store=self._open_store, stdin=self.stdin, live=self.live(page))
 
     def parse(self, doc: Document, page: str | None, *, label: str | None = None) -> Roadmap:
         """Parse with the page's configured options; errors name the input they came from."""
@@ -382,7 +395,7 @@ class Sources:
         """One side of a diff. ``hint`` is the other side's page: ``live`` after NAME@v5."""
         if is_live(arg) and not Path(arg).exists():
             cfg = self.live_page(arg[: -len("@live")] if arg != "live" else page or hint)
-            doc = load_source(arg, store=self.store, live=self.live(cfg.name))
+            doc = load_source(arg, store=self._open_store, live=self.live(cfg.name))
             label = f"{cfg.name}@live"
             return Side(self.parse(doc, cfg.name, label=label), _ref(label, doc), cfg.name)
         snap = self.snapshot_of(arg)

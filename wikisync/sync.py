@@ -25,7 +25,6 @@ import contextlib
 import datetime as dt
 import itertools
 import json
-import logging
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -42,6 +41,7 @@ from wikisync.diff import diff_roadmaps
 from wikisync.errors import ConfigError, FetchError, ParseError, StoreError, WikisyncError
 from wikisync.feed import write_feed
 from wikisync.http import MAX_URL_BYTES, get_url
+from wikisync.logsetup import logger
 from wikisync.model import ChangeSet, Document, Roadmap, VersionRef
 from wikisync.notify import Message, Outbox, Target, apprise_send
 from wikisync.parse import parse_document
@@ -78,7 +78,7 @@ __all__ = [
     "sync_pages",
 ]
 
-log = logging.getLogger("wikisync.sync")
+log = logger("wikisync.sync")  # applies the CLI's pending logging set-up
 
 USER_AGENT = f"wikisync/{__version__} (+python-requests)"
 VERSIONS_NAME = ".wikisync-versions.json"

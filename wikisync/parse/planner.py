@@ -10,14 +10,13 @@ are milestones, not items; ``rowIndex`` and colours are layout and never read.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from lxml import etree
 
+from wikisync._digest import sha1
 from wikisync.errors import ParseError
 from wikisync.model import Item, Lane, Period
 from wikisync.parse.inline import clean, norm, raw_text
@@ -48,6 +47,8 @@ def source_json(macro: etree._Element, n: int) -> dict[str, Any]:
     raw = _param(macro, "source")
     if not raw:
         raise ParseError(f"Roadmap Planner macro {n} has no source parameter")
+    import json  # only a Planner macro needs it: a table page's parse starts without it
+
     text = raw if raw.lstrip().startswith("{") else unquote(raw)
     try:
         data = json.loads(text)
@@ -164,7 +165,7 @@ def _bar_item(bar: dict[str, Any], lane: str, unit: str, n: int) -> Item | None:
         links = (url,) if url else ()
     first, last = month_label(start), month_label(end)
     return Item(
-        id=hashlib.sha1(f"planner|{key}".encode()).hexdigest()[:12],
+        id=sha1(f"planner|{key}".encode()).hexdigest()[:12],
         title=title,
         period=first,
         period_end=last if last != first else None,

@@ -10,7 +10,6 @@ the header rows).
 from __future__ import annotations
 
 import bisect
-import hashlib
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import field, fields
@@ -18,11 +17,12 @@ from typing import cast
 
 from lxml import etree
 
+from wikisync._digest import sha1
 from wikisync._gc import paused_gc
 from wikisync._lazy import lazy_re
 from wikisync._record import record
 from wikisync.errors import ParseError
-from wikisync.model import Item, Lane, ParseOptions, Part, Period, Roadmap
+from wikisync.model import Item, ItemSlots, Lane, ParseOptions, Part, Period, Roadmap
 from wikisync.parse.cards import Card, parse_cell
 from wikisync.parse.grid import Cell, Grid, build_grid, transpose
 from wikisync.parse.history import parse_history
@@ -609,31 +609,6 @@ def _periods(groups: list[_Group], kept: list[int], options: ParseOptions) -> li
     return periods
 
 
-class _ItemSlots:
-    """An object with ``Item``'s slot layout, filled by plain attribute stores and then turned
-    into an ``Item`` (see ``_fast_item``)."""
-
-    __slots__ = Item.__slots__
-    id: str
-    title: str
-    stage: str | None
-    tags: tuple[str, ...]
-    orgs: tuple[str, ...]
-    org_names: tuple[str, ...]
-    period: str
-    period_end: str | None
-    lane: str
-    text: str
-    struck: bool
-    parts: tuple[Part, ...]
-    links: tuple[str, ...]
-    mentions: tuple[str, ...]
-    start: str | None
-    end: str | None
-    fields: tuple[tuple[str, str], ...]
-    key: str | None
-
-
 def _fast_item(
     id_: str,
     title: str,
@@ -658,7 +633,7 @@ def _fast_item(
     14 fields through ``object.__setattr__``, ~1.3 µs a card on a page of thousands. The result
     is an ordinary Item (same class, same slots, equal to the one ``Item(...)`` builds);
     ``_new_item`` falls back to ``Item`` if the model ever stops being plain slots."""
-    o = _ItemSlots()
+    o = ItemSlots()
     o.id = id_
     o.title = title
     o.stage = stage
@@ -710,7 +685,6 @@ def _items(
     items: list[Item] = []
     ordinals: dict[str, int] = {}
     names: dict[tuple[str, ...], tuple[str, ...]] = {}
-    sha1 = hashlib.sha1
     new_item = _new_item
     for cell in cells:
         cell_cards = cards.get(cell)
@@ -838,7 +812,7 @@ def is_header_row(reader: _Reader, row: list[Cell | None]) -> bool:
 
 def item_id(period: str, lane: str, title: str, stage: str | None, n: int) -> str:
     """The grid's id formula, shared by every table shape: sha1(period|lane|title|stage|n)."""
-    return hashlib.sha1(f"{period}|{lane}|{title}|{stage or ''}|{n}".encode()).hexdigest()[:12]
+    return sha1(f"{period}|{lane}|{title}|{stage or ''}|{n}".encode()).hexdigest()[:12]
 
 
 def short_names(labels: list[str], backlog: list[bool]) -> list[str]:

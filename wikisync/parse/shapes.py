@@ -11,12 +11,12 @@ macro's title), so a diff says which roadmap moved.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 from dataclasses import replace
 
 from lxml import etree
 
+from wikisync._digest import sha1
 from wikisync._gc import paused_gc
 from wikisync.errors import ParseError
 from wikisync.model import HistoryEntry, Item, Lane, Orientation, ParseOptions, Period, Roadmap
@@ -250,7 +250,7 @@ def _join(
             replace(
                 it,
                 lane=f"{name} / {it.lane}",
-                id=hashlib.sha1(f"{name}|{it.id}".encode()).hexdigest()[:12],
+                id=sha1(f"{name}|{it.id}".encode()).hexdigest()[:12],
             )
             for it in section.items
         )

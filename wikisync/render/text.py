@@ -530,10 +530,10 @@ TEXT_TEMPLATE_SHA256 = "56efa7b836d5c7ec4dfc4b457e8ffbf9c2ec08b7d300a1af4e000e3f
 
 @functools.cache
 def _shipped_text_template_is_known() -> bool:
-    import hashlib
+    from wikisync._digest import sha256
 
     data = (_TEMPLATES_DIR / "text.j2").read_bytes()
-    return hashlib.sha256(data).hexdigest() == TEXT_TEMPLATE_SHA256
+    return bool(sha256(data).hexdigest() == TEXT_TEMPLATE_SHA256)
 
 
 def _render_text(entries: list[Entry]) -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import logging
 import os
 import re
 import time
@@ -54,6 +53,7 @@ from wikisync.http import (
     safe_url,
     warn_plain_http,
 )
+from wikisync.logsetup import logger
 from wikisync.model import Document, SourceMeta
 from wikisync.parse import needs_view
 
@@ -68,7 +68,7 @@ __all__ = [
     "retry_after_seconds",
 ]
 
-log = logging.getLogger("wikisync.wikis.confluence")
+log = logger("wikisync.wikis.confluence")  # applies the CLI's pending logging set-up
 
 AUTH_KINDS = ("none", "basic", "bearer", "netrc", "password")  # password: MediaWiki only
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})

@@ -17,7 +17,6 @@ bounded number of times), one request at a time per client.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Self
@@ -35,12 +34,13 @@ from wikisync.http import (
     retry_after_seconds,
     safe_url,
 )
+from wikisync.logsetup import logger
 from wikisync.model import Document, SourceMeta
 from wikisync.wikis.confluence import Auth, VersionInfo
 
 __all__ = ["MediaWikiClient", "MediaWikiError"]
 
-log = logging.getLogger("wikisync.mediawiki")
+log = logger("wikisync.mediawiki")  # applies the CLI's pending logging set-up
 
 #: Largest answer read from the wiki (a roadmap page's HTML plus wikitext is a few MB).
 MAX_BYTES = 64 * 1024 * 1024
