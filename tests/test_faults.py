@@ -129,9 +129,20 @@ FAULTS: list[tuple[str, Arm, dict[str, str | int], str, float]] = [
 ]
 
 
+#: The faults whose retries and waits take seconds of wall time (real backoff, real timeouts):
+#: .ci/run's `-m slow` runs them; the fast default keeps one of each kind of answer.
+SLOW_FAULTS = frozenset(
+    {"503-retry-after", "429-storm", "read-timeout", "slow-drip", "body-reset", "body-drip",
+     "view-500", "connection-reset"}
+)  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("arm", "extra", "needle", "bound"),
-    [pytest.param(*f[1:], id=f[0]) for f in FAULTS],
+    [
+        pytest.param(*f[1:], id=f[0], marks=[pytest.mark.slow] if f[0] in SLOW_FAULTS else [])
+        for f in FAULTS
+    ],
 )
 def test_fault_is_one_line_exit_2_and_stores_nothing(
     fake: FakeConfluence,
@@ -167,10 +178,14 @@ def test_fault_is_one_line_exit_2_and_stores_nothing(
     "arm",
     [
         pytest.param(lambda f: f.storm(1.5), id="429-storm-shorter-than-the-retries"),
-        pytest.param(lambda f: f.fail(503, 2, headers={"Retry-After": "1"}), id="503-twice"),
-        pytest.param(lambda f: f.hangup(2), id="two-resets"),
-        pytest.param(lambda f: f.fail(502, 2), id="502-twice"),
-        pytest.param(lambda f: f.slow(1.5, 1), id="one-read-timeout"),
+        pytest.param(
+            lambda f: f.fail(503, 2, headers={"Retry-After": "1"}),
+            id="503-twice",
+            marks=pytest.mark.slow,  # real Retry-After waits: run by .ci/run
+        ),
+        pytest.param(lambda f: f.hangup(2), id="two-resets", marks=pytest.mark.slow),
+        pytest.param(lambda f: f.fail(502, 2), id="502-twice", marks=pytest.mark.slow),
+        pytest.param(lambda f: f.slow(1.5, 1), id="one-read-timeout", marks=pytest.mark.slow),
     ],
 )
 def test_transient_fault_is_retried_and_the_run_completes(
@@ -274,6 +289,7 @@ def test_headers_trickled_forever_are_cut(fake: FakeConfluence) -> None:
         client.close()
 
 
+@pytest.mark.slow  # three seconds of trickle on purpose: run by .ci/run
 def test_url_source_trickle_is_cut(fake: FakeConfluence) -> None:
     """`http(s)://` sources (any rendered page) have the same bound."""
     url = fake.add_file("/page.html", "<html><body>" + "x" * 20_000 + "</body></html>")

@@ -141,6 +141,7 @@ def test_wrong_token_401(fake: FakeConfluence, kind: str, tmp_path: Path) -> Non
     assert all(s.authorization for s in fake.requests)  # it did send the (wrong) credentials
 
 
+@pytest.mark.slow  # a bounded storm of retries with real backoff, for each auth kind
 def test_500_storm_echoing_the_credentials(fake: FakeConfluence, kind: str, tmp_path: Path) -> None:
     """A server (or proxy) whose error page repeats the Authorization header it received."""
     cfg = write_config(tmp_path, fake, kind, retries=2)
