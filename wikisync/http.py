@@ -537,6 +537,22 @@ class PoliteRetry(Retry):
 # --------------------------------------------------------------------------- the transport
 
 
+class TransportClient:
+    """What every wiki client shares: one ``Transport``, closed on ``close()`` or ``with``."""
+
+    transport: Transport
+
+    def close(self) -> None:
+        """Release pooled connections (only a session this client created)."""
+        self.transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class TransportError(FetchError):
     """No usable answer: ``reason`` says why in a few words that name the host (and seconds)."""
 

@@ -45,6 +45,7 @@ from wikisync.http import (
     NoAuth,
     PoliteRetry,
     Transport,
+    TransportClient,
     TransportError,
     deadline,
     gate_for,
@@ -365,7 +366,7 @@ class _Reply:
 # --------------------------------------------------------------------------- client
 
 
-class ConfluenceClient:
+class ConfluenceClient(TransportClient):
     """Reads (and, for publishing, updates) Confluence pages over REST; one Session per client."""
 
     markup = "storage"  # the body publish edits
@@ -469,16 +470,6 @@ class ConfluenceClient:
         self._titles: OrderedDict[str, str | None] = OrderedDict()
 
     # ----------------------------------------------------------------- lifecycle
-
-    def close(self) -> None:
-        """Release pooled connections (only a session this client created)."""
-        self.transport.close()
-
-    def __enter__(self) -> ConfluenceClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"ConfluenceClient({self.base_url!r}, api={self.api!r}, auth={self.auth!r})"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlencode
 
 import requests
@@ -29,6 +29,7 @@ from wikisync.errors import ConfigError, FetchError, WikiHTTPError
 from wikisync.http import (
     PoliteRetry,
     Transport,
+    TransportClient,
     TransportError,
     gate_for,
     retry_after_seconds,
@@ -75,7 +76,7 @@ class MediaWikiError(WikiHTTPError):
         self.code = code
 
 
-class MediaWikiClient:
+class MediaWikiClient(TransportClient):
     """One wiki, one ``requests.Session`` (it keeps the login cookies)."""
 
     markup = "wikitext"  # the body publish edits
@@ -153,15 +154,6 @@ class MediaWikiClient:
         self._secrets = [s for s in (self.auth.token,) if s]
 
     # ----------------------------------------------------------------- lifecycle
-
-    def close(self) -> None:
-        self.transport.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"MediaWikiClient({self.base_url!r}, auth={self.auth!r})"
