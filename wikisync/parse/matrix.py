@@ -18,12 +18,10 @@ from wikisync.parse.roadmap import Reader, is_period_like, item_id, short_names
 from wikisync.parse.tables import (
     Section,
     cell_value,
-    column_labels,
-    grid_of,
     group_label,
-    header_rows,
     is_mark,
     paint,
+    table_head,
 )
 
 UNSCHEDULED = "(unmarked)"
@@ -33,11 +31,10 @@ def read_matrix(
     table: etree._Element, reader: Reader, options: ParseOptions, ctx: Context, forced: bool
 ) -> Section | None:
     """The table as a tick matrix, or None when it is not one."""
-    grid = grid_of(reader, table)
-    if grid.height < 2 or grid.width < 2:
+    head = table_head(reader, table)
+    if head is None:
         return None
-    h = header_rows(grid, reader)
-    labels = column_labels(grid, h, reader)
+    grid, h, labels = head
     pcols = [
         c for c in range(1, grid.width) if is_period_like(labels[c], (), options.backlog_words)
     ]

@@ -22,11 +22,9 @@ from wikisync.parse.roadmap import Reader, is_period_like, item_id
 from wikisync.parse.tables import (
     Section,
     cell_value,
-    column_labels,
-    grid_of,
     group_label,
-    header_rows,
     is_backlog,
+    table_head,
     time_order,
 )
 from wikisync.timeline import iso_date, period_start, show_date
@@ -60,11 +58,10 @@ def read_rows(
     table: etree._Element, reader: Reader, options: ParseOptions, ctx: Context, forced: bool
 ) -> Section | None:
     """The table as a row-per-item roadmap, or None when it is not one."""
-    grid = grid_of(reader, table)
-    if grid.height < 2 or grid.width < 2:
+    head = table_head(reader, table)
+    if head is None:
         return None
-    h = header_rows(grid, reader)
-    labels = column_labels(grid, h, reader)
+    grid, h, labels = head
     if not forced and sum(is_period_like(x, (), options.backlog_words) for x in labels) >= 2:
         return None  # periods across the columns: a grid or a tick matrix
     key = 0

@@ -119,6 +119,16 @@ def column_labels(grid: Grid, h: int, reader: Reader) -> list[str]:
     return labels
 
 
+def table_head(reader: Reader, table: etree._Element) -> tuple[Grid, int, list[str]] | None:
+    """The grid of a table, its header row count and its column labels; None for a table too
+    small to be a roadmap (what the rows and matrix readers both start from)."""
+    grid = grid_of(reader, table)
+    if grid.height < 2 or grid.width < 2:
+        return None
+    h = header_rows(grid, reader)
+    return grid, h, column_labels(grid, h, reader)
+
+
 def group_label(row: list[Cell | None], reader: Reader) -> str | None:
     """The label of a group row (one cell across the whole table), else None."""
     first = row[0] if row else None
