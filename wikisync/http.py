@@ -446,6 +446,10 @@ def gate_for(url: str) -> SiteGate:
         return gate
 
 
+#: Answers a wiki client retries (a GET): rate limits and server errors that pass.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
 class PoliteRetry(Retry):
     """urllib3 ``Retry`` with Atlassian's advice: jittered backoff, X-RateLimit-Reset, a wait cap.
 
@@ -465,6 +469,33 @@ class PoliteRetry(Retry):
         self.max_wait = max_wait
         self.sleep_fn = sleep_fn
         self.gate = gate
+
+    @classmethod
+    def for_reads(
+        cls,
+        retries: int,
+        *,
+        backoff: float,
+        max_wait: float,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Self:
+        """A wiki client's policy: GETs only (a write is never sent twice), 429 and 5xx,
+        ``Retry-After`` honoured up to ``max_wait``, ``retries`` of each kind."""
+        return cls(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,
+            allowed_methods=frozenset({"GET"}),
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=backoff,
+            backoff_max=max_wait,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            max_wait=max_wait,
+            sleep_fn=sleep,
+        )
 
     def new(self, **kw: Any) -> Self:
         kw.setdefault("max_wait", self.max_wait)

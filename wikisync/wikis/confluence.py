@@ -72,7 +72,6 @@ __all__ = [
 log = logger("wikisync.wikis.confluence")  # applies the CLI's pending logging set-up
 
 AUTH_KINDS = ("none", "basic", "bearer", "netrc", "password")  # password: MediaWiki only
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: The largest answer read, decompressed: a REST reply holds the storage and the view body of a
 #: page (JSON-escaped), so three times the parser's 50 MB page limit, plus room for metadata.
 MAX_RESPONSE_BYTES = 3 * 50_000_000 + (1 << 20)
@@ -439,21 +438,7 @@ class ConfluenceClient(TransportClient):
         if self.auth.kind != "none":
             warn_plain_http(self.base_url)
 
-        retry = PoliteRetry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=0,
-            allowed_methods=frozenset({"GET"}),
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=backoff,
-            backoff_max=max_wait,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            max_wait=max_wait,
-            sleep_fn=sleep,
-        )
+        retry = PoliteRetry.for_reads(retries, backoff=backoff, max_wait=max_wait, sleep=sleep)
         # Proxies and CA bundles from the environment apply; ~/.netrc never does on its own.
         self.transport = Transport(
             retry=retry,

@@ -123,21 +123,7 @@ class MediaWikiClient(TransportClient):
             f"wikisync/{__version__} (roadmap Change History bot; +https://pypi.org/project/"
             "wikisync/) python-requests"
         )
-        retry = PoliteRetry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=0,
-            allowed_methods=frozenset({"GET"}),  # an edit is never sent twice by the transport
-            status_forcelist=frozenset({429, 500, 502, 503, 504}),
-            backoff_factor=1.0,
-            backoff_max=max_wait,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            max_wait=max_wait,
-            sleep_fn=sleep,
-        )
+        retry = PoliteRetry.for_reads(retries, backoff=1.0, max_wait=max_wait, sleep=sleep)
         # The login lives in the session's cookies, which requests sends to their own host only;
         # a POST (the login with its password, an edit) is never redirected by the transport.
         self.transport = Transport(
