@@ -139,3 +139,25 @@ def test_the_password_never_shows(server: HTTPServer) -> None:
     with pytest.raises(FetchError) as err:
         client.current_version(3)
     assert "cannot log in" in str(err.value) and secret not in str(err.value)
+
+
+def test_an_edit_newer_than_the_base_is_a_conflict_before_saving(server: HTTPServer) -> None:
+    """MediaWiki's own check compares one-second timestamps: an edit saved in the same second as
+    the base revision would be overwritten. The client checks the latest revision id first."""
+    posts: list[str] = []
+
+    def handler(request: Request) -> Response:
+        if request.method == "POST":
+            posts.append(request.form.get("action", ""))
+            return _json({"edit": {"result": "Success", "newrevid": 9}})
+        if request.args.get("meta") == "tokens":
+            return _json({"query": {"tokens": {"csrftoken": "t+\\"}}})
+        return _json(QUERY)  # the latest revision is 7
+
+    server.expect_request("/w/api.php").respond_with_handler(handler)
+    client = MediaWikiClient(server.url_for("/w"))
+    with pytest.raises(MediaWikiError) as err:
+        client.update_page(3, title="Roadmap", body="x", base=6)
+    assert err.value.status == 409 and err.value.code == "editconflict"
+    assert posts == []  # nothing was sent to save
+    assert client.update_page(3, title="Roadmap", body="x", base=7) == 9

@@ -282,7 +282,25 @@ class MediaWikiClient(TransportClient):
 
         ``baserevid`` and ``basetimestamp`` make an edit made in between an ``editconflict``
         (status 409), which the caller answers by reading the page again. Never retried here.
+
+        MediaWiki compares timestamps, which have one-second resolution: an edit saved in the
+        same second as ``base`` goes unnoticed and would be overwritten. So the latest revision
+        id is checked first, and anything newer than ``base`` is a conflict too.
         """
+        what = f"page {title!r}"
+        latest = self._call(
+            "GET",
+            {"action": "query", "prop": "revisions", "rvprop": "ids", "titles": title},
+            what,
+        )
+        revs = _first_page(latest, what, self.api_url).get("revisions") or [{}]
+        if _int(revs[0].get("revid"), "revid", what) != base:
+            raise MediaWikiError(
+                f"cannot edit {what}: it changed since revision {base} was read",
+                code="editconflict",
+                status=409,
+                url=self.api_url,
+            )
         del page_id  # the title names the page for action=edit
         token = self._token("csrf")
         params: dict[str, Any] = {
