@@ -154,3 +154,33 @@ def test_from_json_fills_every_field_as_the_constructor_does() -> None:
     assert [getattr(loaded, n) for n in names] == [getattr(full, n) for n in names]
     assert Item.from_json({"id": "i", "title": "t"}) == Item("i", "t")
     assert Part.from_json({"text": "p"}) == Part("p")
+
+
+@pytest.mark.parametrize("missing", ["id", "title"])
+def test_from_json_names_a_missing_required_key(missing: str) -> None:
+    """The defaults path fills only what has a default: a card with no id or title is corrupt,
+    and the KeyError names the key (the store turns it into a one-line error)."""
+    d = Item("i", "t").to_json()
+    del d[missing]
+    with pytest.raises(KeyError, match=missing):
+        Item.from_json(d)
+
+
+def test_from_json_reads_optional_keys_whatever_else_is_missing() -> None:
+    """A card with a planner key but without the usual lists (a hand-written file) keeps both."""
+    loaded = Item.from_json({"id": "i", "title": "t", "key": "bar-1", "start": "2021-01-01"})
+    assert loaded == Item("i", "t", start="2021-01-01", key="bar-1")
+    assert Item.from_json({**Item("i", "t").to_json(), "struck": 1}).struck is True
+
+
+def test_from_json_takes_null_lists_as_empty() -> None:
+    """``null`` where a list belongs (a hand-edited file) reads as empty, as it always did."""
+    d = {**Item("i", "t").to_json(), "parts": None, "tags": None, "links": None}
+    assert Item.from_json(d) == Item("i", "t")
+
+
+def test_a_loaded_single_part_shares_the_cards_orgs_only_when_equal() -> None:
+    one = Item("i", "t", orgs=("1",), parts=(Part("t", ("1",)),))
+    other = Item("i", "t", orgs=("1",), parts=(Part("t", ("2",)),))
+    for item in (one, other, Item("i", "t", parts=(Part("t"),))):
+        assert Item.from_json(jsondoc.loads(jsondoc.dumps_compact(item.to_json()))) == item
