@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +37,7 @@ from wikisync.model import (
     Roadmap,
     Where,
     WrittenChange,
+    lane_section,
 )
 from wikisync.parse.history import parse_sentence
 from wikisync.render import sentences
@@ -448,6 +449,27 @@ class _Pair:
     new_multi: dict[str, list[Item]]  # ... (merge targets)
     _flat: tuple[list[str], npt.NDArray[np.intp]] | None = None
 
+    @functools.cached_property
+    def sections(self) -> tuple[str, ...]:
+        """The roadmaps of a page of several, as the renderer names them (new version first)."""
+        return tuple(dict.fromkeys((*self.new.sections, *self.old.sections)))
+
+    @functools.cached_property
+    def _change_sections(self) -> list[set[str | None]]:
+        out: list[set[str | None]] = []
+        for c in self.changes:
+            lanes = [w.lane for w in (c.from_, c.to) if w is not None]
+            lanes += [i.lane for i in (c.old, c.new) if i is not None]
+            out.append({lane_section(lane, self.sections) for lane in lanes})
+        return out
+
+    def in_section(self, ci: int, section: str | None) -> bool:
+        """A sentence led by a roadmap's name speaks only of that roadmap's changes."""
+        return section is None or section in self._change_sections[ci]
+
+    def item_in_section(self, item: Item, section: str | None) -> bool:
+        return section is None or lane_section(item.lane, self.sections) == section
+
     def names(self, ci: int, side: str) -> list[_Name]:
         """Every name the card of change ``ci`` goes by on ``side``, later names included."""
         names = _side_names(self.changes[ci], side)
@@ -461,7 +483,8 @@ class _Pair:
 
         By title (one vectorised pass): any of its names reaches TITLE_WITH_PERIODS, an upper
         bound of what ``_candidate`` can score. By periods (the card-differs fallback): a move
-        whose written periods no period of the change contradicts.
+        whose written periods no period of the change contradicts. Either way only changes of
+        the roadmap the sentence is led by, if any (``WrittenChange.section``).
         """
         if self._flat is None:
             flat: list[str] = []
@@ -484,7 +507,7 @@ class _Pair:
                 dst = c.to.period if c.to is not None else None
                 if (src == w.from_period or src is None) and (dst == w.to_period or dst is None):
                     keep.add(ci)
-        return sorted(keep)
+        return sorted(ci for ci in keep if self.in_section(ci, w.section))
 
 
 @dataclass(frozen=True)
@@ -587,11 +610,19 @@ def _multi_part(rm: Roadmap) -> dict[str, list[Item]]:
     return out
 
 
-def _carrier(multi: dict[str, list[Item]], period: str | None, names: Sequence[str]) -> Item | None:
-    """The multi-part card in ``period`` with a part called like one of ``names``."""
+def _carrier(
+    multi: dict[str, list[Item]],
+    period: str | None,
+    names: Sequence[str],
+    keep: Callable[[Item], bool],
+) -> Item | None:
+    """The multi-part card in ``period`` (one ``keep`` accepts) with a part called like one of
+    ``names``."""
     if period is None:
         return None
     for item in multi.get(period, ()):
+        if not keep(item):
+            continue
         for part in item.parts:
             if any(_similarity(n, part.text)[0] >= NAME_MATCH for n in names if n):
                 return item
@@ -624,8 +655,12 @@ def _split_or_merge(w: WrittenChange, c: Change, pair: _Pair) -> _Special | None
     if w.kind != "moved":
         return None
     names = [w.title, c.title]
+
+    def keep(item: Item) -> bool:
+        return pair.item_in_section(item, w.section)
+
     if c.category == "Added" and c.new is not None:
-        item = _carrier(pair.old_multi, w.from_period, names)
+        item = _carrier(pair.old_multi, w.from_period, names, keep)
         if item is not None:
             src = _item_where(pair.old, item)
             also = tuple(
@@ -634,7 +669,7 @@ def _split_or_merge(w: WrittenChange, c: Change, pair: _Pair) -> _Special | None
             how = f"split from “{item.title}”"
             return _Special(src, c.to, _direction(pair, src, c.to), how, also)
     if c.category == "Deleted" and c.old is not None:
-        item = _carrier(pair.new_multi, w.to_period, names)
+        item = _carrier(pair.new_multi, w.to_period, names, keep)
         if item is not None:
             dst = _item_where(pair.new, item)
             also = tuple(
@@ -855,11 +890,11 @@ def audit_page(
         if since is not None and not (_ISO_DAY.fullmatch(entry.date) and entry.date >= since):
             continue
         cover = v.cover(entry.date)
-        if isinstance(cover, tuple):
-            periods = [*v.roadmaps[cover[1]].periods, *v.roadmaps[cover[0]].periods]
-        else:
-            periods = list(v.roadmaps[-1].periods)
-        written.extend((w, cover) for w in parse_sentence(entry, periods))
+        near = [v.roadmaps[cover[1]], v.roadmaps[cover[0]]] if isinstance(cover, tuple) else []
+        periods = [p for rm in near or v.roadmaps[-1:] for p in rm.periods]
+        # a sentence may be led by the name of a roadmap of the page, then or now
+        sections = [s for rm in (*near, v.roadmaps[-1]) for s in rm.sections]
+        written.extend((w, cover) for w in parse_sentence(entry, periods, sections))
 
     by_pair: dict[tuple[int, int], list[tuple[int, WrittenChange]]] = {}
     for ei, (w, cover) in enumerate(written):
@@ -903,11 +938,12 @@ def documented_changes(cs: ChangeSet, *, since: str | None = None) -> list[Docum
     if since is None:
         since = cs.old.when[:10] if cs.old.when else cs.date
     periods = [*new.periods, *old.periods]
+    sections = [*new.sections, *old.sections]
     written = [
         w
         for entry in new.history
         if _ISO_DAY.fullmatch(entry.date) and (since is None or entry.date >= since)
-        for w in parse_sentence(entry, periods)
+        for w in parse_sentence(entry, periods, sections)
         if w.kind != "unparsed"
     ]
     if not written:
@@ -958,7 +994,8 @@ def _verdict(
             versions=_versions_of(v, a, b),
             snapshots=ids,
         )
-    note = f"no change to a card like “{w.title}” between {v.name(a)} and {v.name(b)}"
+    within = f" in {w.section}" if w.section else ""
+    note = f"no change to a card like “{w.title}”{within} between {v.name(a)} and {v.name(b)}"
     hint = _elsewhere(v, w, (a, b))
     return AuditedEntry(
         w,
