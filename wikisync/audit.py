@@ -45,6 +45,7 @@ from wikisync.render.jsonout import dumps
 from wikisync.render.markdown import escape_markdown
 from wikisync.safe import safe_text
 from wikisync.store import Snapshot, Store
+from wikisync.timeline import iso_date, show_date
 
 __all__ = [
     "AUDIT_FORMATS",
@@ -579,21 +580,26 @@ def _expected_kinds(c: Change, side: str) -> set[str]:
     return kinds
 
 
-Claim = tuple[str, str | None, str, Where | None]
+Claim = tuple[str, str | None, str, Where | None, str | None]
 
 
-def _period_claims(w: WrittenChange, src: Where | None, dst: Where | None) -> list[Claim]:
-    """(word, written label, written name, real Where) for every period the sentence states."""
+def _period_claims(
+    w: WrittenChange, src: Where | None, dst: Where | None, c: Change | None = None
+) -> list[Claim]:
+    """(word, written label, written name, real Where, real start day) for every period the
+    sentence states; the days (ISO) are the card's starts in the change ``c``, when given."""
+    old_day = c.old.start if c is not None and c.old is not None else None
+    new_day = c.new.start if c is not None and c.new is not None else None
     claims: list[Claim] = []
     if w.kind == "changed":
         if w.to_name is not None:
-            claims.append(("in", w.to_period, w.to_name, dst or src))
+            claims.append(("in", w.to_period, w.to_name, dst or src, new_day or old_day))
         return claims
     if w.from_name is not None:
-        claims.append(("from", w.from_period, w.from_name, src))
+        claims.append(("from", w.from_period, w.from_name, src, old_day))
     if w.to_name is not None:
         word = "to" if w.kind == "moved" else "in"
-        claims.append((word, w.to_period, w.to_name, dst))
+        claims.append((word, w.to_period, w.to_name, dst, new_day))
     return claims
 
 
@@ -688,6 +694,16 @@ def _agrees(label: str | None, where: Where | None) -> bool:
     )
 
 
+def _claim_agrees(claim: Claim) -> bool:
+    """The written period is the real one, or, naming no period, is the day the card starts
+    there, as wikisync writes a dated card's move (``from 1 Sep 2015 to 2 Nov 2015``)."""
+    _, label, name, where, day = claim
+    if _agrees(label, where):
+        return True
+    iso = iso_date(day) if label is None and day else None
+    return iso is not None and " ".join(name.split()).casefold() in (show_date(iso).casefold(), iso)
+
+
 def _candidate(w: WrittenChange, ci: int, pair: _Pair) -> _Candidate:
     c = pair.changes[ci]
     side = _side(w, c)
@@ -711,8 +727,8 @@ def _candidate(w: WrittenChange, ci: int, pair: _Pair) -> _Candidate:
             special.also,
         )
         kind_ok = True
-    claims = _period_claims(w, src, dst)
-    agree = sum(1 for _, label, _, where in claims if _agrees(label, where))
+    claims = _period_claims(w, src, dst, None if special else c)
+    agree = sum(1 for claim in claims if _claim_agrees(claim))
     return _Candidate(
         ci=ci,
         slots=_slots(ci, c, side),
@@ -751,8 +767,9 @@ def _problems(w: WrittenChange, c: Change, cand: _Candidate) -> list[str]:
     added_to_card = w.kind == "changed" and w.category == "Added" and bool(w.part or w.orgs)
     if w.category is not None and w.category != real and not added_to_card:
         out.append(f"filed under {w.category}, really {real}")
-    for word, label, name, where in _period_claims(w, cand.src, cand.dst):
-        if where is None or _agrees(label, where):
+    for claim in _period_claims(w, cand.src, cand.dst, None if cand.how else c):
+        word, label, name, where, _ = claim
+        if where is None or _claim_agrees(claim):
             continue
         unknown = " (no period of these versions)" if label is None else ""
         out.append(f"written {word} {name}{unknown}, really {word} {_short(where)}")
