@@ -331,3 +331,31 @@ def test_documented_changes_tell_two_roadmaps_apart() -> None:
     c = cs.changes[d.index]
     assert (d.status, c.to.lane if c.to else None) == ("inaccurate", "Mobile / Apps")
     assert d.note.endswith("written to Q2 2022, really to Q3 2022")
+
+
+def test_the_same_title_in_the_other_roadmap_stays_undocumented(tmp_path: Path) -> None:
+    """Two versions on the entry's day: the sentence is checked against the wider pair, and it
+    accounts for the steps of its own card inside it, not for those of a namesake."""
+    web_moved = _two_roadmaps(
+        [("Offline mode", "Web", "Q2 2022"), ("Dark theme", "Web", "Q2 2022")],
+        [("Offline mode", "Apps", "Q1 2022"), ("Push alerts", "Apps", "Q3 2022")],
+    )
+    both_moved = _two_roadmaps(
+        [("Offline mode", "Web", "Q2 2022"), ("Dark theme", "Web", "Q2 2022")],
+        [("Offline mode", "Apps", "Q3 2022"), ("Push alerts", "Apps", "Q3 2022")],
+    )
+    written = _history("2022-03-08", ["Mobile: Moved “Offline mode” from Q1 2022 to Q3 2022."])
+    store = Store(tmp_path / "store")
+    versions = [
+        ("2022-03-01T10:00:00Z", OLD),
+        ("2022-03-08T10:00:00Z", web_moved),
+        ("2022-03-08T12:00:00Z", both_moved + written),
+    ]
+    for n, (when, body) in enumerate(versions, start=1):
+        doc = Document({"storage": body}, SourceMeta(version=n, when=when, author="pm"))
+        store.put(PAGE, doc, parse_document(doc))
+    report = audit_page(store, PAGE)
+    assert [(e.status, e.versions) for e in report.entries] == [("confirmed", (1, 3))]
+    assert [(u.versions, u.text) for u in report.undocumented] == [
+        ((1, 2), "Web: Moved “Offline mode” from Q1 2022 to Q2 2022.")
+    ]

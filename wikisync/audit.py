@@ -468,6 +468,10 @@ class _Pair:
         """A sentence led by a roadmap's name speaks only of that roadmap's changes."""
         return section is None or section in self._change_sections[ci]
 
+    def sections_of(self, ci: int) -> set[str | None]:
+        """The roadmaps change ``ci`` is in (``{None}`` on a page of one)."""
+        return self._change_sections[ci]
+
     def item_in_section(self, item: Item, section: str | None) -> bool:
         return section is None or lane_section(item.lane, self.sections) == section
 
@@ -1053,10 +1057,11 @@ def _undocumented(
     """Changes between consecutive versions that no matched sentence accounts for.
 
     A sentence checked against a wider pair of versions (several stored on one day, or none on
-    its day) accounts for the consecutive changes to the same card inside that pair.
+    its day) accounts for the consecutive changes to the same card inside that pair: same
+    title, same roadmap of the page.
     """
     direct: set[tuple[int, int, int]] = set()
-    wide: list[tuple[tuple[int, int], set[str]]] = []
+    wide: list[tuple[tuple[int, int], set[str], set[str | None]]] = []
     for pair, cand in matched.values():
         a, b = pair
         for ci in (cand.ci, *cand.also):
@@ -1064,7 +1069,8 @@ def _undocumented(
                 direct.add((a, b, ci))
             else:
                 c = v.diff(a, b)[ci]
-                wide.append((pair, {t for t in (c.title, c.old_title) if t}))
+                names = {t for t in (c.title, c.old_title) if t}
+                wide.append((pair, names, v.pair(a, b).sections_of(ci)))
     out: list[Undocumented] = []
     for a, b in v.consecutive:
         if since is not None and v.day(b) < since:
@@ -1073,7 +1079,10 @@ def _undocumented(
             if (a, b, ci) in direct:
                 continue
             names = {t for t in (c.title, c.old_title) if t}
-            if any(p[0] <= a and b <= p[1] and names & n for p, n in wide):
+            if any(
+                p[0] <= a and b <= p[1] and names & n and v.pair(a, b).sections_of(ci) & s
+                for p, n, s in wide
+            ):
                 continue
             out.append(
                 Undocumented(
