@@ -161,18 +161,20 @@ NEW = _two_roadmaps(
 )
 
 
-def _store(tmp_path: Path, sentences: list[str]) -> Store:
-    store = Store(tmp_path / "store")
-    for n, (when, body) in enumerate(
-        [
-            ("2022-03-01T10:00:00Z", OLD),
-            ("2022-03-08T10:00:00Z", NEW + _history("2022-03-08", sentences)),
-        ],
-        start=1,
-    ):
+def _stored(root: Path, versions: list[tuple[str, str]]) -> Store:
+    """Versions 1..n of the page: (UTC time, storage body)."""
+    store = Store(root)
+    for n, (when, body) in enumerate(versions, start=1):
         doc = Document({"storage": body}, SourceMeta(version=n, when=when, author="pm"))
         store.put(PAGE, doc, parse_document(doc))
     return store
+
+
+def _store(tmp_path: Path, sentences: list[str]) -> Store:
+    written = NEW + _history("2022-03-08", sentences)
+    return _stored(
+        tmp_path / "store", [("2022-03-01T10:00:00Z", OLD), ("2022-03-08T10:00:00Z", written)]
+    )
 
 
 def test_a_prefix_limits_the_match_to_its_roadmap(tmp_path: Path) -> None:
@@ -260,14 +262,9 @@ def test_sentences_read_a_roadmap_name_only_as_a_prefix() -> None:
 
 
 def _planner_verdict(root: Path, sentence: str) -> tuple[str, str]:
-    store = Store(root)
-    for n in (1, 2):
-        body = (SHAPES / f"planner-v{n}.storage.html").read_text(encoding="utf-8")
-        if n == 2:
-            body += _history("2022-03-08", [sentence])
-        when = f"2022-03-0{1 + 7 * (n - 1)}T10:00:00Z"
-        doc = Document({"storage": body}, SourceMeta(version=n, when=when, author="pm"))
-        store.put(PAGE, doc, parse_document(doc))
+    old, new = ((SHAPES / f"planner-v{n}.storage.html").read_text(encoding="utf-8") for n in (1, 2))
+    written = new + _history("2022-03-08", [sentence])
+    store = _stored(root, [("2022-03-01T10:00:00Z", old), ("2022-03-08T10:00:00Z", written)])
     [entry] = audit_page(store, PAGE).entries
     return entry.status, entry.note
 
@@ -345,16 +342,12 @@ def test_the_same_title_in_the_other_roadmap_stays_undocumented(tmp_path: Path) 
         [("Offline mode", "Apps", "Q3 2022"), ("Push alerts", "Apps", "Q3 2022")],
     )
     written = _history("2022-03-08", ["Mobile: Moved “Offline mode” from Q1 2022 to Q3 2022."])
-    store = Store(tmp_path / "store")
     versions = [
         ("2022-03-01T10:00:00Z", OLD),
         ("2022-03-08T10:00:00Z", web_moved),
         ("2022-03-08T12:00:00Z", both_moved + written),
     ]
-    for n, (when, body) in enumerate(versions, start=1):
-        doc = Document({"storage": body}, SourceMeta(version=n, when=when, author="pm"))
-        store.put(PAGE, doc, parse_document(doc))
-    report = audit_page(store, PAGE)
+    report = audit_page(_stored(tmp_path / "store", versions), PAGE)
     assert [(e.status, e.versions) for e in report.entries] == [("confirmed", (1, 3))]
     assert [(u.versions, u.text) for u in report.undocumented] == [
         ((1, 2), "Web: Moved “Offline mode” from Q1 2022 to Q2 2022.")
