@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +37,7 @@ from wikisync.model import (
     Roadmap,
     Where,
     WrittenChange,
+    lane_section,
 )
 from wikisync.parse.history import parse_sentence
 from wikisync.render import sentences
@@ -44,6 +45,7 @@ from wikisync.render.jsonout import dumps
 from wikisync.render.markdown import escape_markdown
 from wikisync.safe import safe_text
 from wikisync.store import Snapshot, Store
+from wikisync.timeline import iso_date, show_date
 
 __all__ = [
     "AUDIT_FORMATS",
@@ -448,6 +450,31 @@ class _Pair:
     new_multi: dict[str, list[Item]]  # ... (merge targets)
     _flat: tuple[list[str], npt.NDArray[np.intp]] | None = None
 
+    @functools.cached_property
+    def sections(self) -> tuple[str, ...]:
+        """The roadmaps of a page of several, as the renderer names them (new version first)."""
+        return tuple(dict.fromkeys((*self.new.sections, *self.old.sections)))
+
+    @functools.cached_property
+    def _change_sections(self) -> list[set[str | None]]:
+        out: list[set[str | None]] = []
+        for c in self.changes:
+            lanes = [w.lane for w in (c.from_, c.to) if w is not None]
+            lanes += [i.lane for i in (c.old, c.new) if i is not None]
+            out.append({lane_section(lane, self.sections) for lane in lanes})
+        return out
+
+    def in_section(self, ci: int, section: str | None) -> bool:
+        """A sentence led by a roadmap's name speaks only of that roadmap's changes."""
+        return section is None or section in self._change_sections[ci]
+
+    def sections_of(self, ci: int) -> set[str | None]:
+        """The roadmaps change ``ci`` is in (``{None}`` on a page of one)."""
+        return self._change_sections[ci]
+
+    def item_in_section(self, item: Item, section: str | None) -> bool:
+        return section is None or lane_section(item.lane, self.sections) == section
+
     def names(self, ci: int, side: str) -> list[_Name]:
         """Every name the card of change ``ci`` goes by on ``side``, later names included."""
         names = _side_names(self.changes[ci], side)
@@ -461,7 +488,8 @@ class _Pair:
 
         By title (one vectorised pass): any of its names reaches TITLE_WITH_PERIODS, an upper
         bound of what ``_candidate`` can score. By periods (the card-differs fallback): a move
-        whose written periods no period of the change contradicts.
+        whose written periods no period of the change contradicts. Either way only changes of
+        the roadmap the sentence is led by, if any (``WrittenChange.section``).
         """
         if self._flat is None:
             flat: list[str] = []
@@ -484,7 +512,7 @@ class _Pair:
                 dst = c.to.period if c.to is not None else None
                 if (src == w.from_period or src is None) and (dst == w.to_period or dst is None):
                     keep.add(ci)
-        return sorted(keep)
+        return sorted(ci for ci in keep if self.in_section(ci, w.section))
 
 
 @dataclass(frozen=True)
@@ -556,21 +584,26 @@ def _expected_kinds(c: Change, side: str) -> set[str]:
     return kinds
 
 
-Claim = tuple[str, str | None, str, Where | None]
+Claim = tuple[str, str | None, str, Where | None, str | None]
 
 
-def _period_claims(w: WrittenChange, src: Where | None, dst: Where | None) -> list[Claim]:
-    """(word, written label, written name, real Where) for every period the sentence states."""
+def _period_claims(
+    w: WrittenChange, src: Where | None, dst: Where | None, c: Change | None = None
+) -> list[Claim]:
+    """(word, written label, written name, real Where, real start day) for every period the
+    sentence states; the days (ISO) are the card's starts in the change ``c``, when given."""
+    old_day = c.old.start if c is not None and c.old is not None else None
+    new_day = c.new.start if c is not None and c.new is not None else None
     claims: list[Claim] = []
     if w.kind == "changed":
         if w.to_name is not None:
-            claims.append(("in", w.to_period, w.to_name, dst or src))
+            claims.append(("in", w.to_period, w.to_name, dst or src, new_day or old_day))
         return claims
     if w.from_name is not None:
-        claims.append(("from", w.from_period, w.from_name, src))
+        claims.append(("from", w.from_period, w.from_name, src, old_day))
     if w.to_name is not None:
         word = "to" if w.kind == "moved" else "in"
-        claims.append((word, w.to_period, w.to_name, dst))
+        claims.append((word, w.to_period, w.to_name, dst, new_day))
     return claims
 
 
@@ -587,11 +620,19 @@ def _multi_part(rm: Roadmap) -> dict[str, list[Item]]:
     return out
 
 
-def _carrier(multi: dict[str, list[Item]], period: str | None, names: Sequence[str]) -> Item | None:
-    """The multi-part card in ``period`` with a part called like one of ``names``."""
+def _carrier(
+    multi: dict[str, list[Item]],
+    period: str | None,
+    names: Sequence[str],
+    keep: Callable[[Item], bool],
+) -> Item | None:
+    """The multi-part card in ``period`` (one ``keep`` accepts) with a part called like one of
+    ``names``."""
     if period is None:
         return None
     for item in multi.get(period, ()):
+        if not keep(item):
+            continue
         for part in item.parts:
             if any(_similarity(n, part.text)[0] >= NAME_MATCH for n in names if n):
                 return item
@@ -624,8 +665,12 @@ def _split_or_merge(w: WrittenChange, c: Change, pair: _Pair) -> _Special | None
     if w.kind != "moved":
         return None
     names = [w.title, c.title]
+
+    def keep(item: Item) -> bool:
+        return pair.item_in_section(item, w.section)
+
     if c.category == "Added" and c.new is not None:
-        item = _carrier(pair.old_multi, w.from_period, names)
+        item = _carrier(pair.old_multi, w.from_period, names, keep)
         if item is not None:
             src = _item_where(pair.old, item)
             also = tuple(
@@ -634,7 +679,7 @@ def _split_or_merge(w: WrittenChange, c: Change, pair: _Pair) -> _Special | None
             how = f"split from “{item.title}”"
             return _Special(src, c.to, _direction(pair, src, c.to), how, also)
     if c.category == "Deleted" and c.old is not None:
-        item = _carrier(pair.new_multi, w.to_period, names)
+        item = _carrier(pair.new_multi, w.to_period, names, keep)
         if item is not None:
             dst = _item_where(pair.new, item)
             also = tuple(
@@ -651,6 +696,16 @@ def _agrees(label: str | None, where: Where | None) -> bool:
         and where is not None
         and label in (where.period, where.period_end or where.period)
     )
+
+
+def _claim_agrees(claim: Claim) -> bool:
+    """The written period is the real one, or, naming no period, is the day the card starts
+    there, as wikisync writes a dated card's move (``from 1 Sep 2015 to 2 Nov 2015``)."""
+    _, label, name, where, day = claim
+    if _agrees(label, where):
+        return True
+    iso = iso_date(day) if label is None and day else None
+    return iso is not None and " ".join(name.split()).casefold() in (show_date(iso).casefold(), iso)
 
 
 def _candidate(w: WrittenChange, ci: int, pair: _Pair) -> _Candidate:
@@ -676,8 +731,8 @@ def _candidate(w: WrittenChange, ci: int, pair: _Pair) -> _Candidate:
             special.also,
         )
         kind_ok = True
-    claims = _period_claims(w, src, dst)
-    agree = sum(1 for _, label, _, where in claims if _agrees(label, where))
+    claims = _period_claims(w, src, dst, None if special else c)
+    agree = sum(1 for claim in claims if _claim_agrees(claim))
     return _Candidate(
         ci=ci,
         slots=_slots(ci, c, side),
@@ -716,8 +771,9 @@ def _problems(w: WrittenChange, c: Change, cand: _Candidate) -> list[str]:
     added_to_card = w.kind == "changed" and w.category == "Added" and bool(w.part or w.orgs)
     if w.category is not None and w.category != real and not added_to_card:
         out.append(f"filed under {w.category}, really {real}")
-    for word, label, name, where in _period_claims(w, cand.src, cand.dst):
-        if where is None or _agrees(label, where):
+    for claim in _period_claims(w, cand.src, cand.dst, None if cand.how else c):
+        word, label, name, where, _ = claim
+        if where is None or _claim_agrees(claim):
             continue
         unknown = " (no period of these versions)" if label is None else ""
         out.append(f"written {word} {name}{unknown}, really {word} {_short(where)}")
@@ -855,11 +911,11 @@ def audit_page(
         if since is not None and not (_ISO_DAY.fullmatch(entry.date) and entry.date >= since):
             continue
         cover = v.cover(entry.date)
-        if isinstance(cover, tuple):
-            periods = [*v.roadmaps[cover[1]].periods, *v.roadmaps[cover[0]].periods]
-        else:
-            periods = list(v.roadmaps[-1].periods)
-        written.extend((w, cover) for w in parse_sentence(entry, periods))
+        near = [v.roadmaps[cover[1]], v.roadmaps[cover[0]]] if isinstance(cover, tuple) else []
+        periods = [p for rm in near or v.roadmaps[-1:] for p in rm.periods]
+        # a sentence may be led by the name of a roadmap of the page, then or now
+        sections = [s for rm in (*near, v.roadmaps[-1]) for s in rm.sections]
+        written.extend((w, cover) for w in parse_sentence(entry, periods, sections))
 
     by_pair: dict[tuple[int, int], list[tuple[int, WrittenChange]]] = {}
     for ei, (w, cover) in enumerate(written):
@@ -903,11 +959,12 @@ def documented_changes(cs: ChangeSet, *, since: str | None = None) -> list[Docum
     if since is None:
         since = cs.old.when[:10] if cs.old.when else cs.date
     periods = [*new.periods, *old.periods]
+    sections = [*new.sections, *old.sections]
     written = [
         w
         for entry in new.history
         if _ISO_DAY.fullmatch(entry.date) and (since is None or entry.date >= since)
-        for w in parse_sentence(entry, periods)
+        for w in parse_sentence(entry, periods, sections)
         if w.kind != "unparsed"
     ]
     if not written:
@@ -958,7 +1015,8 @@ def _verdict(
             versions=_versions_of(v, a, b),
             snapshots=ids,
         )
-    note = f"no change to a card like “{w.title}” between {v.name(a)} and {v.name(b)}"
+    within = f" in {w.section}" if w.section else ""
+    note = f"no change to a card like “{w.title}”{within} between {v.name(a)} and {v.name(b)}"
     hint = _elsewhere(v, w, (a, b))
     return AuditedEntry(
         w,
@@ -999,10 +1057,11 @@ def _undocumented(
     """Changes between consecutive versions that no matched sentence accounts for.
 
     A sentence checked against a wider pair of versions (several stored on one day, or none on
-    its day) accounts for the consecutive changes to the same card inside that pair.
+    its day) accounts for the consecutive changes to the same card inside that pair: same
+    title, same roadmap of the page.
     """
     direct: set[tuple[int, int, int]] = set()
-    wide: list[tuple[tuple[int, int], set[str]]] = []
+    wide: list[tuple[tuple[int, int], set[str], set[str | None]]] = []
     for pair, cand in matched.values():
         a, b = pair
         for ci in (cand.ci, *cand.also):
@@ -1010,7 +1069,8 @@ def _undocumented(
                 direct.add((a, b, ci))
             else:
                 c = v.diff(a, b)[ci]
-                wide.append((pair, {t for t in (c.title, c.old_title) if t}))
+                names = {t for t in (c.title, c.old_title) if t}
+                wide.append((pair, names, v.pair(a, b).sections_of(ci)))
     out: list[Undocumented] = []
     for a, b in v.consecutive:
         if since is not None and v.day(b) < since:
@@ -1019,7 +1079,10 @@ def _undocumented(
             if (a, b, ci) in direct:
                 continue
             names = {t for t in (c.title, c.old_title) if t}
-            if any(p[0] <= a and b <= p[1] and names & n for p, n in wide):
+            if any(
+                p[0] <= a and b <= p[1] and names & n and v.pair(a, b).sections_of(ci) & s
+                for p, n, s in wide
+            ):
                 continue
             out.append(
                 Undocumented(

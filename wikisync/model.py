@@ -8,7 +8,7 @@ Everything here is plain data: no I/O, no parsing, no rendering. JSON shapes are
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import field, fields, make_dataclass
 from operator import itemgetter
 from typing import Any, Literal, TypeVar, cast
@@ -99,6 +99,16 @@ class Lane:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Lane:
         return cls(label=d["label"], path=tuple(d.get("path", ())))
+
+
+def lane_section(lane: str, sections: Sequence[str]) -> str | None:
+    """Which roadmap of a page of several (``Roadmap.sections``) a lane belongs to: its lanes
+    are prefixed ``Name / ``. One rule for the renderer, which leads sentences with the name,
+    and the audit, which reads the name back."""
+    for name in sections:
+        if lane.startswith(f"{name} / "):
+            return name
+    return None
 
 
 @record(frozen=True, slots=True)
@@ -513,6 +523,8 @@ class WrittenChange:
     part: str | None = None  # the part added to a card ("Added “X” … to the “Y” card")
     new_title: str | None = None  # the new name in "Renamed “X” to “Y”"
     note: str | None = None  # a trailing remark ("(Django Signals remains in Q3.")
+    # the roadmap a sentence is led by on a page of several ("Product features: Moved …")
+    section: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -529,6 +541,7 @@ class WrittenChange:
             "part": self.part,
             "new_title": self.new_title,
             "note": self.note,
+            **({"section": self.section} if self.section is not None else {}),
         }
 
 

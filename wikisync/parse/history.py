@@ -489,25 +489,49 @@ def _clauses(rest: str) -> list[str]:
     return out
 
 
-def parse_sentence(entry: HistoryEntry, periods: Iterable[Period]) -> list[WrittenChange]:
+def section_prefix(text: str, sections: Iterable[str]) -> tuple[str | None, str]:
+    """The roadmap a sentence is led by and the rest: ``Product features: Moved “X” …`` on a
+    page of several roadmaps, as wikisync writes it. Only a name of ``sections`` (any case)
+    is a prefix; any other ``Word:`` is part of the sentence (a title can hold a colon)."""
+    written = {" ".join(name.split()): name for name in sections}  # as ``text``: one space
+    for key in sorted(written, key=lambda k: (-len(k), k)):
+        n = len(key)
+        if key and text[:n].casefold() == key.casefold() and text[n : n + 1] == ":":
+            rest = text[n + 1 :].strip()
+            if rest:
+                return written[key], rest
+    return None, text
+
+
+def parse_sentence(
+    entry: HistoryEntry, periods: Iterable[Period], sections: Iterable[str] = ()
+) -> list[WrittenChange]:
     """The changes one hand-written sentence claims, in the order it names them.
 
     Period names (label, short name, release alias; any case) are resolved against ``periods``
-    — the versions the sentence will be checked against. A sentence outside the grammar is
-    returned as a single ``unparsed`` change so that nothing written is ever dropped.
+    — the versions the sentence will be checked against. On a page of several roadmaps a
+    sentence may be led by one's name (``sections``: ``Roadmap.sections``); the name is kept in
+    ``WrittenChange.section`` and the rest is read. A sentence outside the grammar is returned
+    as a single ``unparsed`` change so that nothing written is ever dropped.
     """
     text = " ".join(entry.text.split())
+    section, claim = section_prefix(text, sections)
     quotes: list[str] = []
 
     def hide(m: re.Match[str]) -> str:
         quotes.append(" ".join(next(g for g in m.groups() if g is not None).split()))
         return _PH.format(len(quotes) - 1)
 
-    s = _QUOTED.sub(hide, text).strip()
+    s = _QUOTED.sub(hide, claim).strip()
     if s.endswith("."):
         s = s[:-1].rstrip()
     base = WrittenChange(
-        date=entry.date, category=entry.category, kind="unparsed", title="", sentence=text
+        date=entry.date,
+        category=entry.category,
+        kind="unparsed",
+        title="",
+        sentence=text,
+        section=section,
     )
     try:
         found = _Grammar(quotes, period_names(periods)).sentence(s)
@@ -528,6 +552,7 @@ def parse_sentence(entry: HistoryEntry, periods: Iterable[Period]) -> list[Writt
             part=c.part,
             new_title=c.new_title,
             note=c.note,
+            section=section,
         )
         for c in found
     ]

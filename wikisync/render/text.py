@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from wikisync._record import record
 from wikisync.errors import WikisyncError
-from wikisync.model import CATEGORIES, Change, ChangeSet, FieldChange, Item, Roadmap, Where
+from wikisync.model import (
+    CATEGORIES,
+    Change,
+    ChangeSet,
+    FieldChange,
+    Item,
+    Roadmap,
+    Where,
+    lane_section,
+)
 from wikisync.render.confluence import xml_safe
 from wikisync.render.markdown import escape_markdown, markdown_url
 from wikisync.render.wiki import escape_wiki, wiki_url
@@ -81,10 +90,7 @@ class _Namer:
 
     def section(self, lane: str) -> str | None:
         """Which roadmap of a page of several a lane belongs to (its prefix)."""
-        for name in self.sections:
-            if lane.startswith(f"{name} / "):
-                return name
-        return None
+        return lane_section(lane, self.sections)
 
     def card(self, title: str, stage: str | None) -> str:
         """“Title”, with the stage when the title alone is ambiguous (phases of an initiative)."""
