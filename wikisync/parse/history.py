@@ -215,6 +215,23 @@ def _fold(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
+def lane_claim(details: str | None, words: Iterable[str]) -> tuple[str, str] | None:
+    """``team Platform → Payments`` in a sentence's details: (old lane, new lane) as written.
+
+    ``lane`` is always a lane word (wikisync's own, and what older entries say); ``words`` adds
+    the page's (a row table's ``Team`` header), in any case."""
+    if not details or "→" not in details:
+        return None
+    alts = sorted({" ".join(w.split()).lower() for w in ("lane", *words) if w.strip()}, key=len)
+    pattern = "|".join(r"\s+".join(map(re.escape, w.split())) for w in reversed(alts))
+    m = re.search(
+        rf"(?:^|[;,:(]\s*)(?:{pattern})\s+(?P<old>[^;,()→]+?)\s*→\s*(?P<new>[^;,()→]+?)\s*(?=$|[;,)])",
+        details,
+        re.I,
+    )
+    return (m.group("old"), m.group("new")) if m else None
+
+
 def period_names(periods: Iterable[Period]) -> dict[str, str]:
     """Every name a period goes by (label, short, release alias, label without its months),
     lower-cased, to its label; the first period to claim a name keeps it."""
@@ -489,13 +506,18 @@ def _clauses(rest: str) -> list[str]:
     return out
 
 
-def parse_sentence(entry: HistoryEntry, periods: Iterable[Period]) -> list[WrittenChange]:
+def parse_sentence(
+    entry: HistoryEntry, periods: Iterable[Period], lane_words: Iterable[str] = ()
+) -> list[WrittenChange]:
     """The changes one hand-written sentence claims, in the order it names them.
 
     Period names (label, short name, release alias; any case) are resolved against ``periods``
-    — the versions the sentence will be checked against. A sentence outside the grammar is
-    returned as a single ``unparsed`` change so that nothing written is ever dropped.
+    — the versions the sentence will be checked against; ``lane_words`` are what those
+    versions call their lanes besides ``lane`` (``Roadmap.lane_names``: a row table's
+    ``Team``). A sentence outside the grammar is returned as a single ``unparsed`` change so
+    that nothing written is ever dropped.
     """
+    words = tuple(lane_words)
     text = " ".join(entry.text.split())
     quotes: list[str] = []
 
@@ -528,6 +550,9 @@ def parse_sentence(entry: HistoryEntry, periods: Iterable[Period]) -> list[Writt
             part=c.part,
             new_title=c.new_title,
             note=c.note,
+            from_lane=lane[0] if lane else None,
+            to_lane=lane[1] if lane else None,
         )
         for c in found
+        for lane in (lane_claim(c.note, words),)
     ]

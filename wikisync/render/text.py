@@ -86,6 +86,10 @@ class _Namer:
                 return name
         return None
 
+    def lane_word(self, old: Any, new: Any) -> str:
+        """What the page calls the lane a card moved between: see ``lane_word``."""
+        return lane_word(self.old_rm, self.new_rm, old, new)
+
     def card(self, title: str, stage: str | None) -> str:
         """“Title”, with the stage when the title alone is ambiguous (phases of an initiative)."""
         if stage and title in self.duplicates:
@@ -109,6 +113,17 @@ class _Namer:
         p = rm.period(item.period) if rm is not None else None
         short = p.short if p is not None else self.shorts.get(item.period, item.period)
         return Where(item.period, short, item.lane, item.period_end)
+
+
+def lane_word(old_rm: Roadmap | None, new_rm: Roadmap | None, old: Any, new: Any) -> str:
+    """The page's word for a lane, lower-cased as field names are: a row table's ``team`` (the
+    header of the column its lanes come from, the new version's first), else ``lane``."""
+    for rm, lane in ((new_rm, new), (old_rm, old)):
+        if rm is not None and isinstance(lane, str):
+            name = rm.lane_name(lane)
+            if name:
+                return _column_name(name)
+    return "lane"
 
 
 # --------------------------------------------------------------------------- values
@@ -315,8 +330,9 @@ class _Sentencer:
             old, new = self._pair(c, "lane")
             if old is None and new is None and c.from_ and c.to:
                 old, new = c.from_.lane, c.to.lane
+            word = self.namer.lane_word(old, new)
             old, new = self._in_section(old), self._in_section(new)
-            out.append(f"lane {_show(old)} {_ARROW} {_show(new)}")
+            out.append(f"{word} {_show(old)} {_ARROW} {_show(new)}")
         if "tags" in aspects:
             old, new = self._pair(c, "tags")
             out.append(f"tags {_show(old)} {_ARROW} {_show(new)}")
