@@ -22,7 +22,7 @@ from wikisync.model import ChangeSet, Document, HistoryEntry, Roadmap, SourceMet
 from wikisync.parse import parse_document, parse_text
 from wikisync.parse.history import parse_sentence
 from wikisync.publish import insert_entry
-from wikisync.render import render_changes
+from wikisync.render import render_changes, render_roadmap
 from wikisync.render.html import render_diff_html
 from wikisync.store import Store
 
@@ -159,6 +159,15 @@ def test_a_cards_log_says_team() -> None:
     lineages = build_lineages(versions)
     log = render_log(lineages, find_cards(lineages, "Billing revamp"))
     assert "team Platform → Payments" in log and "lane Platform" not in log
+
+
+def test_the_parsed_table_heads_the_lane_column_with_the_pages_word() -> None:
+    assert render_roadmap(parse_text(page("rows-v1.storage.html"))).split()[:2] == [
+        "period",
+        "team",
+    ]
+    mixed = render_roadmap(parse_text(page("multi-v1.storage.html")))
+    assert mixed.split()[:2] == ["period", "lane"]  # a planner's lanes and a table's teams
 
 
 # --------------------------------------------------------------------------- the audit

@@ -21,7 +21,7 @@ from wikisync import __version__
 from wikisync.diff.periods import map_periods
 from wikisync.model import CATEGORIES, Change, ChangeSet, Item, Roadmap, VersionRef
 from wikisync.model import _legend_key as legend_key
-from wikisync.render.text import ChangeWords, Entry, RenderOptions, build_entry, lane_word
+from wikisync.render.text import ChangeWords, Entry, RenderOptions, build_entry, lane_words
 
 if TYPE_CHECKING:
     import jinja2
@@ -303,9 +303,7 @@ class _Builder:
 
     def where_words(self) -> str:
         """``period or team`` for a row table; ``period, lane or team`` for a page of several."""
-        words = list(
-            dict.fromkeys(lane_word(self.old, self.new, lane, lane) for lane in self.lanes)
-        )
+        words = lane_words(self.old, self.new, self.lanes)
         return ", ".join(["period", *words[:-1]]) + f" or {words[-1] if words else 'lane'}"
 
     # layout -----------------------------------------------------------------

@@ -126,6 +126,12 @@ def lane_word(old_rm: Roadmap | None, new_rm: Roadmap | None, old: Any, new: Any
     return "lane"
 
 
+def lane_words(old_rm: Roadmap | None, new_rm: Roadmap | None, lanes: Iterable[str]) -> list[str]:
+    """The words ``lanes`` go by (``lane_word``), each once, in lane order: ``["team"]`` for a
+    row table, ``["lane", "team"]`` for a page with a planner and a row table."""
+    return list(dict.fromkeys(lane_word(old_rm, new_rm, lane, lane) for lane in lanes))
+
+
 # --------------------------------------------------------------------------- values
 
 
