@@ -735,9 +735,9 @@ def _lane_problems(w: WrittenChange, c: Change, pair: _Pair | None) -> list[str]
 def _lane_tail(lane: str, pair: _Pair | None) -> str:
     """A lane as sentences show it: without its roadmap's name on a page of several."""
     for rm in (pair.new, pair.old) if pair else ():
-        for name in rm.sections:
-            if lane.startswith(f"{name} / "):
-                return lane[len(name) + 3 :]
+        name = rm.section(lane)
+        if name is not None:
+            return lane[len(name) + 3 :]
     return lane
 
 

@@ -247,15 +247,19 @@ class Roadmap:
                 return p
         return None
 
+    def section(self, lane: str) -> str | None:
+        """Which roadmap of a page of several ``lane`` belongs to (its prefix), else None."""
+        for name in self.sections:
+            if lane.startswith(f"{name} / "):
+                return name
+        return None
+
     def lane_name(self, lane: str) -> str | None:
         """The header of the column ``lane`` was read from (``Team``): the page's word for it.
         None when the roadmap's lanes are its own (grid, planner, group rows): say "lane"."""
         if not self.lane_names:
             return None
-        for name in self.sections:
-            if lane.startswith(f"{name} / "):
-                return self.lane_names.get(name)
-        return self.lane_names.get("")
+        return self.lane_names.get(self.section(lane) or "")
 
     def to_json(self) -> dict[str, Any]:
         d = self._base_json()

@@ -224,8 +224,9 @@ def lane_claim(details: str | None, words: Iterable[str]) -> tuple[str, str] | N
         return None
     alts = sorted({" ".join(w.split()).lower() for w in ("lane", *words) if w.strip()}, key=len)
     pattern = "|".join(r"\s+".join(map(re.escape, w.split())) for w in reversed(alts))
+    value = r"[^;,()→]+?"  # a lane as written: up to the arrow, or to the next detail
     m = re.search(
-        rf"(?:^|[;,:(]\s*)(?:{pattern})\s+(?P<old>[^;,()→]+?)\s*→\s*(?P<new>[^;,()→]+?)\s*(?=$|[;,)])",
+        rf"(?:^|[;,:(]\s*)(?:{pattern})\s+(?P<old>{value})\s*→\s*(?P<new>{value})\s*(?=$|[;,)])",
         details,
         re.I,
     )
@@ -535,6 +536,7 @@ def parse_sentence(
         found = _Grammar(quotes, period_names(periods)).sentence(s)
     except _NoParse:
         return [base]
+    claims = [(c, lane_claim(c.note, words)) for c in found]
     return [
         WrittenChange(
             date=entry.date,
@@ -553,6 +555,5 @@ def parse_sentence(
             from_lane=lane[0] if lane else None,
             to_lane=lane[1] if lane else None,
         )
-        for c in found
-        for lane in (lane_claim(c.note, words),)
+        for c, lane in claims
     ]
