@@ -24,6 +24,7 @@ from wikisync.parse.history import parse_sentence
 from wikisync.publish import insert_entry
 from wikisync.render import render_changes, render_roadmap
 from wikisync.render.html import render_diff_html
+from wikisync.report import slippage_extras
 from wikisync.store import Store
 
 DATA = Path(__file__).resolve().parent / "data" / "shapes"
@@ -151,6 +152,15 @@ def test_the_html_diff_says_team() -> None:
     assert "team Platform → Payments" in planner and "lane Marketing → Engineering" in planner
 
 
+def _rows_store(tmp_path: Path, bodies: list[str]) -> Store:
+    """Versions 1..n of page ``rows``, a day apart from 1 May 2024."""
+    store = Store(tmp_path / "store")
+    for n, body in enumerate(bodies, 1):
+        doc = Document({"storage": body}, SourceMeta(version=n, when=f"2024-05-0{n}T10:00:00Z"))
+        store.put("rows", doc, parse_document(doc))
+    return store
+
+
 def test_a_cards_log_says_team() -> None:
     versions = [
         Version(parse_text(page(f"rows-v{k}.storage.html")), when=f"2024-05-0{k}T10:00:00Z")
@@ -159,6 +169,14 @@ def test_a_cards_log_says_team() -> None:
     lineages = build_lineages(versions)
     log = render_log(lineages, find_cards(lineages, "Billing revamp"))
     assert "team Platform → Payments" in log and "lane Platform" not in log
+    assert log.splitlines()[1].split()[:4] == ["date", "version", "period", "team"]
+
+
+def test_the_reports_card_histories_head_the_column_team(tmp_path: Path) -> None:
+    store = _rows_store(tmp_path, [page("rows-v1.storage.html"), page("rows-v2.storage.html")])
+    html = slippage_extras(store, "rows").files["cards.html"].decode()
+    assert "<th>period</th><th>team</th>" in html
+    assert "team Platform → Payments" in html
 
 
 def test_the_parsed_table_heads_the_lane_column_with_the_pages_word() -> None:
@@ -194,15 +212,8 @@ def _history_page(body: str, sentences: list[str]) -> str:
 
 
 def _audited(tmp_path: Path, sentences: list[str]) -> dict[str, tuple[str, str]]:
-    store = Store(tmp_path / "store")
-    bodies = [
-        page("rows-v1.storage.html"),
-        _history_page(page("rows-v2.storage.html"), sentences),
-    ]
-    for n, body in enumerate(bodies, 1):
-        doc = Document({"storage": body}, SourceMeta(version=n, when=f"2024-05-0{n}T10:00:00Z"))
-        store.put("rows", doc, parse_document(doc))
-    report = audit_page(store, "rows")
+    v2 = _history_page(page("rows-v2.storage.html"), sentences)
+    report = audit_page(_rows_store(tmp_path, [page("rows-v1.storage.html"), v2]), "rows")
     return {e.written.sentence: (e.status, e.note) for e in report.entries}
 
 

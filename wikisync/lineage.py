@@ -32,7 +32,7 @@ from wikisync.diff import (
 from wikisync.diff.classify import org_names
 from wikisync.errors import WikisyncError
 from wikisync.model import Change, Item, Roadmap
-from wikisync.render.text import lane_word
+from wikisync.render.text import lane_header, lane_word
 
 if TYPE_CHECKING:
     from wikisync.store import Snapshot
@@ -455,7 +455,8 @@ def render_log(lineages: Lineages, found: Sequence[Lineage]) -> str:
             links.append(f"replaced by “{printable(lineages.by_number(lin.replaced_by).title)}”")
         if links:
             head += "; " + "; ".join(links)
-        rows: list[tuple[str, ...]] = [("date", "version", "period", "lane", "stage", "what")]
+        lane_head = lane_header(lineages.versions[-1].roadmap if lineages.versions else None)
+        rows: list[tuple[str, ...]] = [("date", "version", "period", lane_head, "stage", "what")]
         for s in lin.steps:
             rows.append(
                 (

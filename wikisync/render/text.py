@@ -132,6 +132,13 @@ def lane_words(old_rm: Roadmap | None, new_rm: Roadmap | None, lanes: Iterable[s
     return list(dict.fromkeys(lane_word(old_rm, new_rm, lane, lane) for lane in lanes))
 
 
+def lane_header(rm: Roadmap | None) -> str:
+    """The head of a column of ``rm``'s lanes: the page's word when all its lanes share one
+    (``team``), else ``lane``."""
+    words = lane_words(None, rm, [lane.label for lane in rm.lanes]) if rm is not None else []
+    return words[0] if len(words) == 1 else "lane"
+
+
 # --------------------------------------------------------------------------- values
 
 
