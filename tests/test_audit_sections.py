@@ -57,7 +57,7 @@ PUBLISHED = [
         "lane Marketing → Engineering.",
     ),
     ("Changed", "Product features: Changed “Single sign-on” (Q3 2021): status In progress → Done."),
-    ("Changed", "Product features: Changed “Billing revamp” (Q4 2021): lane Platform → Payments."),
+    ("Changed", "Product features: Changed “Billing revamp” (Q4 2021): team Platform → Payments."),
 ]
 
 
@@ -240,7 +240,9 @@ def test_sentences_read_a_roadmap_name_only_as_a_prefix() -> None:
     def read(text: str) -> list[tuple[str | None, str, str, str | None]]:
         return [
             (w.section, w.kind, w.title, w.to_period)
-            for w in parse_sentence(HistoryEntry("2022-03-08", None, text), periods, sections)
+            for w in parse_sentence(
+                HistoryEntry("2022-03-08", None, text), periods, sections=sections
+            )
         ]
 
     assert read("Web:  Added “Offline mode” in Q2 2022.") == [
@@ -254,10 +256,14 @@ def test_sentences_read_a_roadmap_name_only_as_a_prefix() -> None:
     ]
     assert read("Webinar: Added “Offline mode” in Q2 2022.") == [(None, "unparsed", "", None)]
     assert read("Web:") == [(None, "unparsed", "", None)]
-    [w] = parse_sentence(HistoryEntry("", None, "Web: Added “X” in Q2 2022."), periods, sections)
+    [w] = parse_sentence(
+        HistoryEntry("", None, "Web: Added “X” in Q2 2022."), periods, sections=sections
+    )
     assert w.sentence == "Web: Added “X” in Q2 2022."
     assert w.to_json()["section"] == "Web"
-    [plain] = parse_sentence(HistoryEntry("", None, "Added “X” in Q2 2022."), periods, sections)
+    [plain] = parse_sentence(
+        HistoryEntry("", None, "Added “X” in Q2 2022."), periods, sections=sections
+    )
     assert "section" not in plain.to_json()  # single-roadmap JSON stays as it was
 
 

@@ -194,7 +194,7 @@ ROWS_1_2 = [
     ("Added", "Added “Usage analytics” in Q2 2022."),
     ("Renamed", "Renamed “Dark theme” to “Night mode for the web app” (Backlog)."),
     ("Changed", "Changed “Single sign-on” (Q3 2021): status In progress → Done."),
-    ("Changed", "Changed “Billing revamp” (Q4 2021): lane Platform → Payments."),
+    ("Changed", "Changed “Billing revamp” (Q4 2021): team Platform → Payments."),
 ]
 ROWS_2_3 = [
     ("Deleted", "Deleted “Usage analytics” from Q2 2022."),

@@ -43,6 +43,7 @@ from wikisync.parse.history import parse_sentence
 from wikisync.render import sentences
 from wikisync.render.jsonout import dumps
 from wikisync.render.markdown import escape_markdown
+from wikisync.render.text import lane_word
 from wikisync.safe import safe_text
 from wikisync.store import Snapshot, Store
 from wikisync.timeline import iso_date, show_date
@@ -757,8 +758,49 @@ def _short(where: Where | None) -> str:
     return str(where.short) if where is not None else "nowhere"
 
 
-def _problems(w: WrittenChange, c: Change, cand: _Candidate) -> list[str]:
-    """How a matched sentence differs from what happened; [] when it is exact."""
+def _lane_words(*roadmaps: Roadmap) -> list[str]:
+    """What these versions call their lanes besides "lane" (a row table's ``Team``)."""
+    return [name for rm in roadmaps for name in rm.lane_names.values()]
+
+
+def _same_lane(written: str | None, real: str) -> bool:
+    """A lane as written names the real one: equal, or its last levels (a page of several
+    roadmaps writes ``Platform`` for ``Product features / Platform``)."""
+    w, r = _fold(written or ""), _fold(real)
+    return bool(w) and (w == r or r.endswith(f" / {w}"))
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _lane_problems(w: WrittenChange, c: Change, pair: _Pair | None) -> list[str]:
+    """A written lane change (``team Platform → Payments``) checked against the card's lanes."""
+    old = c.old.lane if c.old is not None else None
+    new = c.new.lane if c.new is not None else None
+    word = lane_word(pair.old if pair else None, pair.new if pair else None, old, new)
+    written = f"written {word} {w.from_lane} → {w.to_lane}"
+    if old is None or new is None or old == new:
+        return [f"{written}, really no change of {word}"]
+    if _same_lane(w.from_lane, old) and _same_lane(w.to_lane, new):
+        return []
+    return [f"{written}, really {_lane_tail(old, pair)} → {_lane_tail(new, pair)}"]
+
+
+def _lane_tail(lane: str, pair: _Pair | None) -> str:
+    """A lane as sentences show it: without its roadmap's name on a page of several."""
+    for rm in (pair.new, pair.old) if pair else ():
+        name = rm.section(lane)
+        if name is not None:
+            return lane[len(name) + 3 :]
+    return lane
+
+
+def _problems(
+    w: WrittenChange, c: Change, cand: _Candidate, pair: _Pair | None = None
+) -> list[str]:
+    """How a matched sentence differs from what happened; [] when it is exact. ``pair`` (the
+    versions compared) names lanes in the page's words."""
     side = _side(w, c)
     out: list[str] = []
     if not cand.kind_ok:
@@ -790,6 +832,8 @@ def _problems(w: WrittenChange, c: Change, cand: _Candidate) -> list[str]:
         if not any(_similarity(w.part, p)[0] >= NAME_MATCH for p in added):
             really = ", ".join(f"“{p}”" for p in added) if added else "none"
             out.append(f"written added part “{w.part}”, really added {really}")
+    if w.to_lane is not None:
+        out.extend(_lane_problems(w, c, pair))
     if w.new_title is not None and _similarity(w.new_title, c.title)[0] < NAME_MATCH:
         out.append(f"written renamed to “{w.new_title}”, really “{c.title}”")
     if not cand.acceptable:
@@ -913,9 +957,12 @@ def audit_page(
         cover = v.cover(entry.date)
         near = [v.roadmaps[cover[1]], v.roadmaps[cover[0]]] if isinstance(cover, tuple) else []
         periods = [p for rm in near or v.roadmaps[-1:] for p in rm.periods]
+        words = _lane_words(*(near or v.roadmaps[-1:]))
         # a sentence may be led by the name of a roadmap of the page, then or now
         sections = [s for rm in (*near, v.roadmaps[-1]) for s in rm.sections]
-        written.extend((w, cover) for w in parse_sentence(entry, periods, sections))
+        written.extend(
+            (w, cover) for w in parse_sentence(entry, periods, sections=sections, lane_words=words)
+        )
 
     by_pair: dict[tuple[int, int], list[tuple[int, WrittenChange]]] = {}
     for ei, (w, cover) in enumerate(written):
@@ -960,11 +1007,12 @@ def documented_changes(cs: ChangeSet, *, since: str | None = None) -> list[Docum
         since = cs.old.when[:10] if cs.old.when else cs.date
     periods = [*new.periods, *old.periods]
     sections = [*new.sections, *old.sections]
+    words = _lane_words(new, old)
     written = [
         w
         for entry in new.history
         if _ISO_DAY.fullmatch(entry.date) and (since is None or entry.date >= since)
-        for w in parse_sentence(entry, periods, sections)
+        for w in parse_sentence(entry, periods, sections=sections, lane_words=words)
         if w.kind != "unparsed"
     ]
     if not written:
@@ -978,7 +1026,7 @@ def documented_changes(cs: ChangeSet, *, since: str | None = None) -> list[Docum
     out: dict[int, Documented] = {}
     for ei, cand in sorted(_assign(list(enumerate(written)), pair).items()):
         w, c = written[ei], changes[cand.ci]
-        problems = _problems(w, c, cand)
+        problems = _problems(w, c, cand, pair)
         status = "inaccurate" if problems else "confirmed"
         for ci in (cand.ci, *cand.also):
             if ci not in out or (status == "confirmed" and out[ci].status != "confirmed"):
@@ -1005,7 +1053,7 @@ def _verdict(
     if match is not None:
         _, cand = match
         c = v.diff(a, b)[cand.ci]
-        problems = _problems(w, c, cand)
+        problems = _problems(w, c, cand, v.pair(a, b))
         return AuditedEntry(
             w,
             "inaccurate" if problems else "confirmed",

@@ -32,6 +32,7 @@ from wikisync.diff import (
 from wikisync.diff.classify import org_names
 from wikisync.errors import WikisyncError
 from wikisync.model import Change, Item, Roadmap
+from wikisync.render.text import lane_header, lane_word
 
 if TYPE_CHECKING:
     from wikisync.store import Snapshot
@@ -356,7 +357,8 @@ class _Builder:
             texts.append(f"stage {o.stage or 'none'} → {n.stage or 'none'}")
         if o.lane != n.lane:
             events.append("lane")
-            texts.append(f"lane {_lane_name(o.lane)} → {_lane_name(n.lane)}")
+            word = lane_word(None, new, o.lane, n.lane)  # a row table's "team"
+            texts.append(f"{word} {_lane_name(o.lane)} → {_lane_name(n.lane)}")
         if "orgs" in c.aspects:
             for f in c.fields:
                 if f.field == "orgs":
@@ -453,7 +455,8 @@ def render_log(lineages: Lineages, found: Sequence[Lineage]) -> str:
             links.append(f"replaced by “{printable(lineages.by_number(lin.replaced_by).title)}”")
         if links:
             head += "; " + "; ".join(links)
-        rows: list[tuple[str, ...]] = [("date", "version", "period", "lane", "stage", "what")]
+        lane_head = lane_header(lineages.versions[-1].roadmap if lineages.versions else None)
+        rows: list[tuple[str, ...]] = [("date", "version", "period", lane_head, "stage", "what")]
         for s in lin.steps:
             rows.append(
                 (

@@ -247,6 +247,9 @@ class Roadmap:
     sections: tuple[
         str, ...
     ] = ()  # names of the roadmaps when a page holds several (lane prefixes)
+    # The header of the column lanes were read from (a row table's "Team"), by roadmap: the
+    # section name, "" when the page holds one. A roadmap not named here calls them lanes.
+    lane_names: dict[str, str] = field(default_factory=dict)
 
     def period(self, label: str) -> Period | None:
         for p in self.periods:
@@ -254,12 +257,25 @@ class Roadmap:
                 return p
         return None
 
+    def section(self, lane: str) -> str | None:
+        """Which roadmap of a page of several ``lane`` belongs to (its prefix), else None."""
+        return lane_section(lane, self.sections)
+
+    def lane_name(self, lane: str) -> str | None:
+        """The header of the column ``lane`` was read from (``Team``): the page's word for it.
+        None when the roadmap's lanes are its own (grid, planner, group rows): say "lane"."""
+        if not self.lane_names:
+            return None
+        return self.lane_names.get(self.section(lane) or "")
+
     def to_json(self) -> dict[str, Any]:
         d = self._base_json()
         if self.shape != "grid":
             d["shape"] = self.shape
         if self.sections:
             d["sections"] = list(self.sections)
+        if self.lane_names:
+            d["lane_names"] = dict(self.lane_names)
         return d
 
     def _base_json(self) -> dict[str, Any]:
@@ -292,6 +308,7 @@ class Roadmap:
                 title=d.get("title"),
                 shape=str(d.get("shape", "grid")),
                 sections=tuple(str(x) for x in d.get("sections", ())),
+                lane_names={str(k): str(v) for k, v in d.get("lane_names", {}).items()},
             )
 
 
@@ -525,8 +542,21 @@ class WrittenChange:
     note: str | None = None  # a trailing remark ("(Django Signals remains in Q3.")
     # the roadmap a sentence is led by on a page of several ("Product features: Moved …")
     section: str | None = None
+    # A lane change the sentence states ("lane A → B", a row table's "team Platform → Payments"),
+    # the lanes as written; written to JSON only when stated.
+    from_lane: str | None = None
+    to_lane: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        d = self._base_json()
+        if self.section is not None:
+            d["section"] = self.section
+        if self.to_lane is not None:
+            d["from_lane"] = self.from_lane
+            d["to_lane"] = self.to_lane
+        return d
+
+    def _base_json(self) -> dict[str, Any]:
         return {
             "date": self.date,
             "category": self.category,
@@ -541,7 +571,6 @@ class WrittenChange:
             "part": self.part,
             "new_title": self.new_title,
             "note": self.note,
-            **({"section": self.section} if self.section is not None else {}),
         }
 
 

@@ -37,7 +37,7 @@ from wikisync.render.html import (
     render_page,
     safe_url,
 )
-from wikisync.render.text import RenderOptions, build_entry
+from wikisync.render.text import RenderOptions, build_entry, lane_header
 from wikisync.store import Snapshot, Store
 
 MANIFEST = ".wikisync-report"
@@ -389,7 +389,11 @@ def slippage_extras(store: Store, page: str) -> Extras:
         for c in stats.cards
     ]
     page_html = render_page(
-        "html/cards.html.j2", title=title, cards=cards, nav=(Link(INDEX, "Report home"),)
+        "html/cards.html.j2",
+        title=title,
+        cards=cards,
+        nav=(Link(INDEX, "Report home"),),
+        lane=lane_header(roadmap),
     )
     deferred = len(stats.deferred)
     return Extras(

@@ -215,6 +215,24 @@ def _fold(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
+def lane_claim(details: str | None, words: Iterable[str]) -> tuple[str, str] | None:
+    """``team Platform → Payments`` in a sentence's details: (old lane, new lane) as written.
+
+    ``lane`` is always a lane word (wikisync's own, and what older entries say); ``words`` adds
+    the page's (a row table's ``Team`` header), in any case."""
+    if not details or "→" not in details:
+        return None
+    alts = sorted({" ".join(w.split()).lower() for w in ("lane", *words) if w.strip()}, key=len)
+    pattern = "|".join(r"\s+".join(map(re.escape, w.split())) for w in reversed(alts))
+    value = r"[^;,()→]+?"  # a lane as written: up to the arrow, or to the next detail
+    m = re.search(
+        rf"(?:^|[;,:(]\s*)(?:{pattern})\s+(?P<old>{value})\s*→\s*(?P<new>{value})\s*(?=$|[;,)])",
+        details,
+        re.I,
+    )
+    return (m.group("old"), m.group("new")) if m else None
+
+
 def period_names(periods: Iterable[Period]) -> dict[str, str]:
     """Every name a period goes by (label, short, release alias, label without its months),
     lower-cased, to its label; the first period to claim a name keeps it."""
@@ -504,16 +522,23 @@ def section_prefix(text: str, sections: Iterable[str]) -> tuple[str | None, str]
 
 
 def parse_sentence(
-    entry: HistoryEntry, periods: Iterable[Period], sections: Iterable[str] = ()
+    entry: HistoryEntry,
+    periods: Iterable[Period],
+    *,
+    sections: Iterable[str] = (),
+    lane_words: Iterable[str] = (),
 ) -> list[WrittenChange]:
     """The changes one hand-written sentence claims, in the order it names them.
 
     Period names (label, short name, release alias; any case) are resolved against ``periods``
     — the versions the sentence will be checked against. On a page of several roadmaps a
     sentence may be led by one's name (``sections``: ``Roadmap.sections``); the name is kept in
-    ``WrittenChange.section`` and the rest is read. A sentence outside the grammar is returned
-    as a single ``unparsed`` change so that nothing written is ever dropped.
+    ``WrittenChange.section`` and the rest is read. ``lane_words`` are what those versions call
+    their lanes besides ``lane`` (``Roadmap.lane_names``: a row table's ``Team``). A sentence
+    outside the grammar is returned as a single ``unparsed`` change so that nothing written is
+    ever dropped.
     """
+    words = tuple(lane_words)
     text = " ".join(entry.text.split())
     section, claim = section_prefix(text, sections)
     quotes: list[str] = []
@@ -537,6 +562,7 @@ def parse_sentence(
         found = _Grammar(quotes, period_names(periods)).sentence(s)
     except _NoParse:
         return [base]
+    claims = [(c, lane_claim(c.note, words)) for c in found]
     return [
         WrittenChange(
             date=entry.date,
@@ -553,6 +579,8 @@ def parse_sentence(
             new_title=c.new_title,
             note=c.note,
             section=section,
+            from_lane=lane[0] if lane else None,
+            to_lane=lane[1] if lane else None,
         )
-        for c in found
+        for c, lane in claims
     ]

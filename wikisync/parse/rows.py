@@ -3,8 +3,9 @@
 Each body row is one item. The key column (the first, or ``[page.parse] key_column``) is its
 title; a column of period-like values (``Q3 2021``, ``H2 2022``, ``2022-09``, a date picker's
 date, a configured release name, ``Backlog``) is its period, ordered as time; a team-like column
-is its lane; every other column is a field (status lozenges and painted status cells included).
-A row that is one cell across the table is a group header: the lane of the rows under it.
+is its lane, and its header the word sentences use for lanes (``team Platform → Payments``);
+every other column is a field (status lozenges and painted status cells included). A row that
+is one cell across the table is a group header: the lane of the rows under it (called a lane).
 """
 
 from __future__ import annotations
@@ -178,4 +179,10 @@ def _section(
                 fields=tuple(fields),
             )
         )
-    return Section(shape="rows", title=None, periods=periods, lanes=lanes, items=items)
+    # The page's word for its lanes, when they are a column's values and nothing else: group
+    # header rows make lanes the column cannot name ("Web / Platform").
+    grouped = any(label is not None for _, label in body)
+    named = (labels[lane_col] or None) if lane_col is not None and not grouped else None
+    return Section(
+        shape="rows", title=None, periods=periods, lanes=lanes, items=items, lane_name=named
+    )

@@ -239,6 +239,7 @@ def _join(
             history=history,
             title=first.title,
             shape=shape,
+            lane_names={"": first.lane_name} if first.lane_name else {},
         )
     names = _names(sections)
     lanes: list[Lane] = []
@@ -270,6 +271,7 @@ def _join(
         title=first.title,
         shape=shape,
         sections=tuple(names),
+        lane_names={n: s.lane_name for n, s in zip(names, sections, strict=True) if s.lane_name},
     )
 
 

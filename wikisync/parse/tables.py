@@ -38,6 +38,7 @@ class Section:
     lanes: list[Lane] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)
     orientation: str = "rows"
+    lane_name: str | None = None  # the header of the column lanes come from (``Team``)
 
 
 @functools.cache

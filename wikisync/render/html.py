@@ -21,7 +21,7 @@ from wikisync import __version__
 from wikisync.diff.periods import map_periods
 from wikisync.model import CATEGORIES, Change, ChangeSet, Item, Roadmap, VersionRef
 from wikisync.model import _legend_key as legend_key
-from wikisync.render.text import ChangeWords, Entry, RenderOptions, build_entry
+from wikisync.render.text import ChangeWords, Entry, RenderOptions, build_entry, lane_words
 
 if TYPE_CHECKING:
     import jinja2
@@ -119,6 +119,7 @@ class Grid:
     body: list[list[Cell]]
     off_grid: list[tuple[str, CardView]]  # (where it was, card) for vanished periods/lanes
     counts: Counter[str]  # cards per data-change value
+    where_words: str = "period or lane"  # what an off-grid card lost, in the page's words
 
     @property
     def big(self) -> bool:
@@ -298,7 +299,12 @@ class _Builder:
             if view is not None and c.old is not None:
                 self.put(c.old, view, old=True)
         head, body = self.layout()
-        return Grid(head, body, self.off_grid, self.counts)
+        return Grid(head, body, self.off_grid, self.counts, self.where_words())
+
+    def where_words(self) -> str:
+        """``period or team`` for a row table; ``period, lane or team`` for a page of several."""
+        words = lane_words(self.old, self.new, self.lanes)
+        return ", ".join(["period", *words[:-1]]) + f" or {words[-1] if words else 'lane'}"
 
     # layout -----------------------------------------------------------------
 

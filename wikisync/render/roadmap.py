@@ -7,6 +7,7 @@ import io
 
 from wikisync.model import Item, Roadmap
 from wikisync.render.jsonout import dumps
+from wikisync.render.text import lane_header
 from wikisync.safe import csv_cell, safe_text
 
 ROADMAP_FORMATS: tuple[str, ...] = ("table", "json", "csv")
@@ -59,7 +60,7 @@ def _lane_names(roadmap: Roadmap) -> dict[str, str]:
 
 def render_table(roadmap: Roadmap) -> str:
     """An aligned plain-text table, one line per card; struck cards are marked."""
-    rows: list[tuple[str, ...]] = [_TABLE_HEADER]
+    rows: list[tuple[str, ...]] = [(_TABLE_HEADER[0], lane_header(roadmap), *_TABLE_HEADER[2:])]
     lanes = _lane_names(roadmap)
     for item in ordered_items(roadmap):
         title = item.title + (" (struck)" if item.struck else "")

@@ -92,6 +92,10 @@ class _Namer:
         """Which roadmap of a page of several a lane belongs to (its prefix)."""
         return lane_section(lane, self.sections)
 
+    def lane_word(self, old: Any, new: Any) -> str:
+        """What the page calls the lane a card moved between: see ``lane_word``."""
+        return lane_word(self.old_rm, self.new_rm, old, new)
+
     def card(self, title: str, stage: str | None) -> str:
         """“Title”, with the stage when the title alone is ambiguous (phases of an initiative)."""
         if stage and title in self.duplicates:
@@ -115,6 +119,30 @@ class _Namer:
         p = rm.period(item.period) if rm is not None else None
         short = p.short if p is not None else self.shorts.get(item.period, item.period)
         return Where(item.period, short, item.lane, item.period_end)
+
+
+def lane_word(old_rm: Roadmap | None, new_rm: Roadmap | None, old: Any, new: Any) -> str:
+    """The page's word for a lane, lower-cased as field names are: a row table's ``team`` (the
+    header of the column its lanes come from, the new version's first), else ``lane``."""
+    for rm, lane in ((new_rm, new), (old_rm, old)):
+        if rm is not None and isinstance(lane, str):
+            name = rm.lane_name(lane)
+            if name:
+                return _column_name(name)
+    return "lane"
+
+
+def lane_words(old_rm: Roadmap | None, new_rm: Roadmap | None, lanes: Iterable[str]) -> list[str]:
+    """The words ``lanes`` go by (``lane_word``), each once, in lane order: ``["team"]`` for a
+    row table, ``["lane", "team"]`` for a page with a planner and a row table."""
+    return list(dict.fromkeys(lane_word(old_rm, new_rm, lane, lane) for lane in lanes))
+
+
+def lane_header(rm: Roadmap | None) -> str:
+    """The head of a column of ``rm``'s lanes: the page's word when all its lanes share one
+    (``team``), else ``lane``."""
+    words = lane_words(None, rm, [lane.label for lane in rm.lanes]) if rm is not None else []
+    return words[0] if len(words) == 1 else "lane"
 
 
 # --------------------------------------------------------------------------- values
@@ -321,8 +349,9 @@ class _Sentencer:
             old, new = self._pair(c, "lane")
             if old is None and new is None and c.from_ and c.to:
                 old, new = c.from_.lane, c.to.lane
+            word = self.namer.lane_word(old, new)
             old, new = self._in_section(old), self._in_section(new)
-            out.append(f"lane {_show(old)} {_ARROW} {_show(new)}")
+            out.append(f"{word} {_show(old)} {_ARROW} {_show(new)}")
         if "tags" in aspects:
             old, new = self._pair(c, "tags")
             out.append(f"tags {_show(old)} {_ARROW} {_show(new)}")
