@@ -101,7 +101,7 @@ def lineages_of(root: Path) -> Lineages:
     store = Store(root)
     snaps = store.snapshots(PAGE)
     roadmaps = store.roadmaps(snaps)
-    return build_lineages([Version.of(s, r) for s, r in zip(snaps, roadmaps, strict=True)])
+    return build_lineages(Version.of(s, r) for s, r in zip(snaps, roadmaps, strict=True))
 
 
 def stats_all_formats(root: Path) -> int:
