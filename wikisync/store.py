@@ -52,9 +52,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import field
 from datetime import UTC, datetime, timedelta
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import attrgetter, is_
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from wikisync import __version__, jsondoc
 from wikisync._faults import point
@@ -371,7 +372,9 @@ class ItemReuse:
     ) -> Roadmap:
         """The roadmap of ``d`` with the cards ``raws``, of which ``hits`` are built already;
         only the rest, and the periods, lanes and history that changed, are built and checked."""
-        fresh = [raw for raw, hit in zip(raws, hits, strict=True) if hit is None]
+        # Positions of the cards to build, without a Python step per card (most are hits).
+        at = list(compress(range(len(hits)), map(is_, hits, repeat(None))))
+        fresh = [raws[n] for n in at]
         same = {
             key: self.parts[key][1]
             for key in _PARTS
@@ -380,8 +383,10 @@ class ItemReuse:
         roadmap = _checked(Roadmap.from_json({**d, "items": fresh, **{key: [] for key in same}}))
         for key, objects in same.items():
             setattr(roadmap, key, list(objects))
-        built = iter(roadmap.items)
-        items = roadmap.items = [hit if hit is not None else next(built) for hit in hits]
+        items = cast("list[Item]", hits)
+        for n, item in zip(at, roadmap.items, strict=True):
+            items[n] = item
+        roadmap.items = items
         self.items, self.raws, self.cards = items, raws, cards
         self.by_id = dict(zip(map(_ITEM_ID, items), range(len(items)), strict=True))
         self.parts = {key: (d.get(key, []), getattr(roadmap, key)) for key in _PARTS}
