@@ -1,7 +1,7 @@
 """Speed of ``wikisync stats`` over a 1,000-version store, beside baselines run side by side.
 
 Usage: ``python benchmarks/stats.py [--versions 1000] [--cards 75,150,300] [--runs 3]
-[--store DIR] [--baseline TREE]``
+[--store DIR] [--baseline TREE] [--steps]``
 
 Builds a store of ``--versions`` versions of one synthetic page (benchmarks/generate.py), each
 version a few planted edits (moves, additions, deletions, renames, stage changes) after the
@@ -21,6 +21,8 @@ With ``--baseline TREE`` (another wikisync, e.g. ``git archive COMMIT | tar -x -
 same rounds also run that tree's ``stats`` in process (its own benchmark's ``stats_all_formats``,
 timed by a fresh interpreter, as this tree's is beside it) and as a command, plus
 ``python -c pass`` as a load reference: before and after, side by side on one machine.
+``--steps`` adds where the time goes, one step at a time (listing, reading, decoding and building
+the roadmaps, lineages, stats, the collector), for this tree and the baseline's.
 
 One store per ``--cards`` size. It also checks the planted journeys at each scale: every card's
 deferrals, moves up and periods slipped against where the generator put it. Exits 1 when stats
@@ -244,6 +246,95 @@ print(time.perf_counter() - t, cpu() - c)
 """
 
 
+#: Where ``stats`` spends its time, one step at a time, in any tree (this one reads through
+#: ``ItemReuse.read``, older ones decoded each file whole and then built it): CPU seconds, the
+#: collector paused within the steps and its own cost measured as the whole with it on minus off.
+STEPS = """
+import gc, resource, statistics, sys, time
+from pathlib import Path
+from benchmarks.stats import PAGE, stats_all_formats
+from wikisync import jsondoc
+from wikisync.lineage import Version, build_lineages
+from wikisync.stats import compute_stats, render_stats
+from wikisync.store import ItemReuse, Store
+root, runs = Path(sys.argv[1]), int(sys.argv[2])
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+rows = {}
+def took(name, since):
+    rows.setdefault(name, []).append(cpu() - since)
+for _ in range(runs):
+    t = cpu(); store = Store(root); snaps = store.snapshots(PAGE); took("list the snapshots", t)
+    gc.disable()
+    t = cpu(); data = [(s.path / "roadmap.json").read_bytes() for s in snaps]
+    took("read the roadmap.json files", t)
+    reuse = ItemReuse()
+    if hasattr(reuse, "read"):
+        t = cpu(); roadmaps = [reuse.read(d) for d in data]; took("decode + build roadmaps", t)
+    else:
+        decode = build = 0.0
+        roadmaps = []
+        for d in data:
+            t0 = cpu(); doc = jsondoc.loads(d); t1 = cpu()
+            roadmaps.append(reuse.build(doc)); t2 = cpu()
+            decode += t1 - t0; build += t2 - t1
+        rows.setdefault("decode (orjson)", []).append(decode)
+        rows.setdefault("build roadmaps (ItemReuse)", []).append(build)
+    t = cpu(); lin = build_lineages([Version.of(s, r) for s, r in zip(snaps, roadmaps)])
+    took("lineages", t)
+    t = cpu(); stats = compute_stats(lin, PAGE)
+    [render_stats(stats, f) for f in ("table", "json", "csv", "svg")]
+    took("compute_stats + render 4 formats", t)
+    gc.enable()
+    del store, snaps, data, reuse, roadmaps, lin, stats
+    gc.collect()
+    t = cpu(); stats_all_formats(root); on = cpu() - t
+    gc.disable(); t = cpu(); stats_all_formats(root); off = cpu() - t; gc.enable()
+    rows.setdefault("the cyclic collector", []).append(on - off)
+for name, values in rows.items():
+    print(f"{name}\t{statistics.median(values):.3f}")
+"""
+
+
+STEP_ORDER = (
+    "list the snapshots",
+    "read the roadmap.json files",
+    "decode (orjson)",
+    "build roadmaps (ItemReuse)",
+    "decode + build roadmaps",
+    "lineages",
+    "compute_stats + render 4 formats",
+    "the cyclic collector",
+)
+
+
+def steps(tree: Path, root: Path, runs: int) -> dict[str, float]:
+    """``STEPS`` run by ``tree``'s code in a fresh interpreter: step -> median CPU seconds."""
+    proc = subprocess.run(
+        [sys.executable, "-c", STEPS, str(root), str(runs)],
+        capture_output=True,
+        check=True,
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        text=True,
+    )
+    return {name: float(v) for name, v in (line.split("\t") for line in proc.stdout.splitlines())}
+
+
+def report_steps(root: Path, runs: int, baseline: Path | None) -> None:
+    here = Path(__file__).resolve().parent.parent
+    trees = {"this tree": here} | ({"baseline": baseline} if baseline is not None else {})
+    got = {name: steps(tree, root, runs) for name, tree in trees.items()}
+    names = sorted(
+        {step for rows in got.values() for step in rows}, key=lambda step: STEP_ORDER.index(step)
+    )
+    print(f"{'step (CPU s, medians of ' + str(runs) + ')':36}" + "".join(f"{t:>12}" for t in got))
+    for step in names:
+        cells = "".join(f"{got[t][step]:12.3f}" if step in got[t] else f"{'':>12}" for t in got)
+        print(f"{step:36}{cells}")
+
+
 def child(tree: Path, root: Path) -> Timed:
     """(wall, CPU) of ``stats_all_formats`` as ``tree``'s own benchmark runs it, measured in
     a fresh interpreter by the interpreter itself (start-up and imports left out)."""
@@ -338,6 +429,11 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="a tree of another wikisync (git archive COMMIT | tar -x -C DIR) timed side by side",
     )
+    ap.add_argument(
+        "--steps",
+        action="store_true",
+        help="also time stats one step at a time (and the baseline's, with --baseline)",
+    )
     args = ap.parse_args(argv)
     sizes = [int(n) for n in args.cards.split(",")]
     ok = True
@@ -346,6 +442,8 @@ def main(argv: list[str] | None = None) -> int:
             root = (args.store or Path(tmp)) / f"cards-{cards}"
             med, wrong, total = one_size(root, args.versions, cards, args.runs, args.baseline)
             report(med, args.runs)
+            if args.steps:
+                report_steps(root, args.runs, args.baseline)
             print(f"planted journeys: {total - wrong} of {total} cards with exactly their counts")
             worst = max(med["stats"][1], med["stats (CLI)"][1])
             if cards in TARGET_CARDS:
