@@ -308,3 +308,22 @@ def test_repeated_identical_versions_give_the_same_stats(tmp_path: Path) -> None
     assert a["summary"] == b["summary"]
     assert a["cards"] and any(c["deferrals"] for c in a["cards"])
     assert b["versions"]["count"] == a["versions"]["count"] + 5
+
+
+# --------------------------------------------------------------------------- shared cards
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 7), max_size=10), min_size=2, max_size=5))
+def test_lineages_tell_shared_cards_apart_as_by_identity(lists: list[list[int]]) -> None:
+    """``_Builder._unshared`` over consecutive versions (its id maps kept from one to the
+    next) is the plain definition, lists holding one object twice included."""
+    from wikisync.lineage import _Builder
+
+    pool = [Item(id=f"{n:012x}", title=f"card {n}") for n in range(8)]
+    versions = [[pool[n] for n in picks] for picks in lists]
+    builder = _Builder([])
+    for old, new in pairwise(versions):
+        left = [o for o in old if all(o is not n for n in new)]
+        came = [n for n in new if all(n is not o for o in old)]
+        assert builder._unshared(old, new) == (left, came)
