@@ -183,7 +183,7 @@ def _unsorted(data: bytes) -> bytes:
     return (json.dumps(dict(reversed(doc.items())), separators=(",", ":")) + "\n").encode()
 
 
-def test_files_not_written_canonically_read_as_before() -> None:
+def test_files_not_written_canonically_read_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
     files = [_roadmap_bytes(r) for r in _planted(12, 50, seed=9)]
     files[3] = _indented(files[3])
     files[4] = _indented(files[4])
@@ -195,7 +195,21 @@ def test_files_not_written_canonically_read_as_before() -> None:
     files[5] = files[5].replace(_canonical(doc["items"][2]), bytes(reversed(card)), 1)
     files[5] = files[5].replace(bytes(reversed(card)), json.dumps(doc["items"][2]).encode())
     assert all(split(files[k], None) is None for k in (3, 4, 5, 7, 8, 10))
-    _check(files)
+    files += [files[-1], _indented(files[-1])]  # the same canonical bytes again, then indented
+    files += [files[-1]]  # the same indented bytes again: not decoded again
+    got = _check(files)
+    assert got[-1] == got[-2]
+    assert all(a is b for a, b in zip(got[-1].items, got[-2].items, strict=True))
+    decoded: list[bytes] = []
+    loads = jsondoc.loads
+
+    def counted(data: bytes) -> Any:
+        decoded.append(data)
+        return loads(data)
+
+    monkeypatch.setattr(jsondoc, "loads", counted)
+    _by_bytes(files)
+    assert len(decoded) == 7  # the seven files not canonical, the repeated one once
 
 
 def _canonical(value: Any) -> bytes:
