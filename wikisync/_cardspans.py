@@ -33,7 +33,7 @@ _CLOSE = b'],"lanes":'  # where they end when the last card is a new one ("lanes
 _ITEMS_KEY = len(b'"items":')
 _COMMA, _BRACKET = 44, 93  # "," and "]"
 _SEARCH = 4  # previous cards looked for past a change: a few, so a change costs a few scans
-_NEAR = 8192  # bytes searched first past a change (a card is a few hundred)
+_NEAR = 16384  # bytes searched past a change (a card is a few hundred)
 _SORT_KEYS = 1 << 5  # orjson.OPT_SORT_KEYS, as jsondoc writes (checked on use)
 
 
@@ -131,23 +131,21 @@ def split(data: bytes, previous: Cards | None) -> Split | None:
 def _resync(data: bytes, pos: int, last: int, previous: Cards, j: int) -> tuple[int, int]:
     """After a change at ``pos``: where the nearest of the next few previous cards still there
     starts, and which it is ((``last``, -1): none, the new cards run to the end). Those skipped
-    were deleted or changed, or moved further on. Searched first in the next few kilobytes:
-    a search that finds nothing reads all the way to its bound."""
+    were deleted or changed, or moved further on. Searched in the next few kilobytes only (a
+    search that finds nothing reads all the way to its bound): past a longer run of new cards,
+    or when the cards were reordered, the rest is decoded, as a whole file was."""
     candidates = [m for m in (j + 1, j, *range(j + 2, j + _SEARCH)) if m < len(previous.lens)]
-    at, k = last, -1
-    for bound in (min(pos + _NEAR, last), last):
-        for m in candidates:  # the card after the change first: it bounds the other searches
-            card = previous.card(m)
-            found = data.find(card, pos, min(at, bound))
-            if (
-                found >= 0
-                and (found == pos or data[found - 1] == _COMMA)
-                and data[found + len(card)] in (_COMMA, _BRACKET)
-            ):
-                at, k = found, m
-        if k >= 0:
-            break
-    return at, k
+    at, k = min(pos + _NEAR, last), -1
+    for m in candidates:  # the card after the change first: it bounds the other searches
+        card = previous.card(m)
+        found = data.find(card, pos, at)
+        if (
+            found >= 0
+            and (found == pos or data[found - 1] == _COMMA)
+            and data[found + len(card)] in (_COMMA, _BRACKET)
+        ):
+            at, k = found, m
+    return (at, k) if k >= 0 else (last, -1)
 
 
 def _unchanged(data: bytes, pos: int, blob: memoryview, starts: list[int], j: int, n: int) -> int:
