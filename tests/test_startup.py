@@ -9,6 +9,7 @@ imported can hide an import. Timings live in benchmarks/ (``--only startup``), n
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import FrozenInstanceError, dataclass, field, fields, replace
@@ -72,6 +73,13 @@ def test_text_diff_of_the_real_page_imports_no_numpy_jinja2_nor_rapidfuzz(tmp_pa
     assert names & {"numpy", "requests", "jinja2", "rapidfuzz", "_strptime"} == set()
 
 
+def test_stats_of_the_example_imports_no_numpy_nor_rapidfuzz(tmp_path: Path) -> None:
+    """Its lineages classify every version; a replacement's few titles are scored in Python."""
+    shutil.copytree(ROOT / "snapshots", tmp_path / "store")
+    names = imported_by("--store", "store", "stats", "openedx-roadmap-example", cwd=tmp_path)
+    assert names & {"numpy", "requests", "jinja2", "rapidfuzz"} == set()
+
+
 def run_python(code: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """CODE in a fresh interpreter with this tree on the path (nothing imported yet)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -126,6 +134,18 @@ def test_small_blocks_score_like_the_numpy_matrix(a: list[str], b: list[str], fl
     finally:
         match.PURE_PYTHON_UPTO, match.NUMPY_ABOVE = saved
     assert pure == by_pair == matrix
+
+
+@settings(max_examples=60, deadline=None)
+@given(titles, titles)
+def test_replacements_score_small_blocks_like_the_numpy_matrix(a: list[str], b: list[str]) -> None:
+    """classify reads every pair's score; a small block's come from similar_pairs (no numpy)."""
+    pytest.importorskip("numpy")
+    from wikisync.diff.classify import _similarity
+
+    small, matrix = _similarity(a, b), match.similarity(a, b)
+    assert isinstance(small, dict)
+    assert {(r, c): float(matrix[r, c]) for r in range(len(a)) for c in range(len(b))} == small
 
 
 def jinja_text(entries: list[Entry]) -> str:

@@ -1086,7 +1086,7 @@ def _lineages(app: App, page: str) -> Any:
     if not snaps:
         raise WikisyncError(f"no snapshots of page {page!r} in {app.store.root}")
     roadmaps = app.store.roadmaps(snaps)
-    return build_lineages([Version.of(s, r) for s, r in zip(snaps, roadmaps, strict=True)])
+    return build_lineages(Version.of(s, r) for s, r in zip(snaps, roadmaps, strict=True))
 
 
 @cli.command("stats")

@@ -19,6 +19,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import not_
 from typing import TYPE_CHECKING, Any
 
 from wikisync._gc import paused_gc
@@ -172,6 +174,12 @@ def _lane_name(label: str) -> str:
     return label.rsplit(" / ", 1)[-1]
 
 
+def _not_in(items: list[Item], ids: set[int]) -> list[Item]:
+    """The cards of ``items`` whose ``id()`` is not in ``ids``, in order: all in C, no Python
+    step per card (a long history compares every card of every version this way)."""
+    return list(compress(items, map(not_, map(ids.__contains__, map(id, items)))))
+
+
 def _orgs_text(names: Iterable[str]) -> str:
     return ", ".join(names) or "none"
 
@@ -184,6 +192,7 @@ class _Builder:
         self.gone: dict[str, list[int]] = {}
         self.ids: dict[str, int] = {}
         self._last_order: tuple[Any, PeriodOrder] | None = None
+        self._last_ids: tuple[list[Item], dict[int, int]] | None = None
 
     def _step(
         self,
@@ -252,11 +261,8 @@ class _Builder:
         alive while lineages are built, so an ``id`` never names two cards.
         """
         old, new = self.versions[k - 1].roadmap, self.versions[k].roadmap
-        news = {id(n) for n in new.items}
-        left = [o for o in old.items if id(o) not in news]
+        left, came = self._unshared(old.items, new.items)
         if len(left) < len(old.items):  # shared cards: match only the rest
-            olds = {id(o) for o in old.items}
-            came = [n for n in new.items if id(n) not in olds]
             if not left and not came:
                 return current
             order = self._order(old, new)
@@ -316,6 +322,29 @@ class _Builder:
             before.replaced_by = after.number
         return nxt
 
+    def _unshared(self, old: list[Item], new: list[Item]) -> tuple[list[Item], list[Item]]:
+        """The cards of ``old`` that are not in ``new`` (by identity), and those of ``new``
+        not in ``old``, each in order. Compared as sets of ``id()`` kept from one version to
+        the next (each list's ids are made once): no Python step per card, and only the few
+        cards that differ are looked at; a list holding one object twice is compared card by
+        card."""
+        olds, news = self._ids(old), self._ids(new)
+        if len(olds) < len(old) or len(news) < len(new):
+            return _not_in(old, set(news)), _not_in(new, set(olds))
+        left = sorted(map(olds.__getitem__, olds.keys() - news.keys()))
+        came = sorted(map(news.__getitem__, news.keys() - olds.keys()))
+        return [old[n] for n in left], [new[n] for n in came]
+
+    def _ids(self, items: list[Item]) -> dict[int, int]:
+        """``id()`` of each card of ``items`` → its position; the last list's is kept (it is
+        the old side of the next version)."""
+        last = self._last_ids
+        if last is not None and last[0] is items:
+            return last[1]
+        ids = dict(zip(map(id, items), range(len(items)), strict=True))
+        self._last_ids = (items, ids)
+        return ids
+
     def _order(self, old: Roadmap, new: Roadmap) -> PeriodOrder:
         """The merged period order of two versions; reused while the periods stay the same."""
         key = (tuple(old.periods), tuple(new.periods))
@@ -370,12 +399,17 @@ class _Builder:
         lin.steps.append(self._step(k, n, new, events, texts, slip))
 
 
-def build_lineages(versions: Sequence[Version]) -> Lineages:
-    """Every card's lineage across ``versions`` (in the store's order, oldest first)."""
-    versions = list(versions)
-    builder = _Builder(versions)
-    if versions:
-        with paused_gc():
+def build_lineages(versions: Iterable[Version]) -> Lineages:
+    """Every card's lineage across ``versions`` (in the store's order, oldest first).
+
+    ``versions`` may be lazy (``Version.of(s, r) for s, r in zip(snaps, store.roadmaps(snaps))``):
+    it is read with the collector paused too. A long history is tens of thousands of acyclic
+    objects that all stay alive; collecting while they are read re-scanned them all several
+    times, a quarter of ``wikisync stats``."""
+    with paused_gc():
+        versions = list(versions)
+        builder = _Builder(versions)
+        if versions:
             current = builder.first(versions[0].roadmap)
             for k in range(1, len(versions)):
                 current = builder.next(k, current)

@@ -362,7 +362,7 @@ def slippage_extras(store: Store, page: str) -> Extras:
 
     snaps = store.snapshots(page)
     lineages = build_lineages(
-        [Version.of(s, r) for s, r in zip(snaps, store.roadmaps(snaps), strict=True)]
+        Version.of(s, r) for s, r in zip(snaps, store.roadmaps(snaps), strict=True)
     )
     stats = compute_stats(lineages, page)
     slugs = {lin.number: lin.slug for lin in lineages.lineages}

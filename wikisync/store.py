@@ -52,8 +52,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import field
 from datetime import UTC, datetime, timedelta
+from itertools import compress, repeat
+from operator import attrgetter, is_
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from wikisync import __version__, jsondoc
 from wikisync._faults import point
@@ -61,6 +63,9 @@ from wikisync._lazy import lazy_re
 from wikisync._record import record
 from wikisync.errors import StoreError
 from wikisync.model import Document, Item, Roadmap, SourceMeta, VersionRef
+
+if TYPE_CHECKING:
+    from wikisync._cardspans import Cards, Split
 
 SCHEMA_SNAPSHOT = "wikisync.snapshot/1"
 LOCK_NAME = ".wikisync.lock"
@@ -268,32 +273,124 @@ def _checked(roadmap: Roadmap) -> Roadmap:
     return roadmap
 
 
+_ITEM_ID = attrgetter("id")
+#: The lists of a roadmap beside its cards, shared with the roadmap read before when unchanged.
+_PARTS: tuple[str, ...] = ("periods", "lanes", "history")
+
+
 class ItemReuse:
-    """Cards already built from the roadmap.json read last, by id, with their stored JSON."""
+    """What ``Store.roadmaps`` keeps of the roadmap.json read last: its cards (the ``Item``
+    objects, their JSON and, when the file was canonical, their bytes: ``wikisync._cardspans``)
+    and its periods, lanes and history, so the next file builds only what changed."""
 
     def __init__(self) -> None:
-        self.by_id: dict[Any, tuple[dict[str, Any], Item]] = {}
+        self.items: list[Item] = []
+        self.raws: list[Any] = []  # each card's JSON
+        self.cards: Cards | None = None  # their bytes (None: the file was not canonical)
+        self.by_id: dict[Any, int] = {}  # card id -> position of the last card with it
+        self.parts: dict[str, tuple[Any, list[Any]]] = {}  # "periods" -> (JSON, objects), ...
+        self.whole: tuple[bytes, dict[str, Any]] | None = None  # last file decoded whole
+
+    def read(self, data: bytes) -> Roadmap:
+        """``_checked(Roadmap.from_json(...))`` of a whole roadmap.json, decoding only the cards
+        whose bytes changed since the file read last (``_cardspans.split``); a file that is not
+        canonical is decoded whole (and the same bytes again are not decoded again)."""
+        from wikisync._cardspans import split
+
+        spans = split(data, self.cards)
+        if spans is not None:
+            try:
+                return self._spliced(spans)
+            except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+                pass  # decoded whole below, which says what is wrong
+        whole = self.whole
+        d = whole[1] if whole is not None and whole[0] == data else jsondoc.loads(data)
+        if not isinstance(d, dict):
+            raise ValueError("not a JSON object")
+        roadmap = self.build(d)
+        self.whole = (data, d)
+        return roadmap
 
     def build(self, d: dict[str, Any]) -> Roadmap:
         """``_checked(Roadmap.from_json(d))``, reusing every card whose JSON is unchanged."""
         raws = d.get("items", [])
         if not isinstance(raws, list):
             raise ValueError("items is not a list")
+        return self._assemble(d, raws, self._reused(raws, None), None)
+
+    def _spliced(self, spans: Split) -> Roadmap:
+        """The roadmap of a canonical file: the cards found unchanged by their bytes are the
+        cards read last, the new ones are compared by id as ``_reused`` does."""
+        known = spans.known
+        previous = [*self.raws, None].__getitem__  # -1 (a new card) -> None
+        raws: list[Any] = list(map(previous, known))
+        for at, raw in spans.fresh:
+            raws[at] = raw
+        hits: list[Item | None] | None = None
+        if len(self.by_id) == len(self.items):  # ids unique: a found card is its id's card
+            hits = list(map([*self.items, None].__getitem__, known))
+            found = set(known)
+            used: set[int] = set()
+            for at, raw in spans.fresh:
+                k = self.by_id.get(raw.get("id")) if isinstance(raw, dict) else None
+                if k is None or k in used:
+                    continue
+                if k in found:  # a new card with the id of one found: decide in order
+                    hits = None
+                    break
+                if self._same(k, raw, spans.cards, at):
+                    used.add(k)
+                    hits[at] = self.items[k]
+        if hits is None:
+            hits = self._reused(raws, spans.cards)
+        return self._assemble(spans.rest, raws, hits, spans.cards)
+
+    def _same(self, k: int, raw: Any, cards: Cards | None, at: int) -> bool:
+        """Is card ``raw`` (at position ``at`` of ``cards``) the card read last at ``k``?
+        Canonical bytes are equal exactly when the JSON is: compared without walking dicts."""
+        if cards is None or self.cards is None:
+            return bool(self.raws[k] == raw)
+        return self.cards.card(k) == cards.card(at)
+
+    def _reused(self, raws: list[Any], cards: Cards | None) -> list[Item | None]:
+        """Per card, the card read last it is, in order: the last one with its id whose JSON is
+        equal, unless already used (a card listed twice is built twice: never one object
+        twice); None for a card to build."""
         hits: list[Item | None] = []
-        fresh: list[Any] = []
-        used: set[int] = set()  # a card listed twice is built twice: never one object twice
-        for raw in raws:
-            hit = self.by_id.get(raw.get("id")) if isinstance(raw, dict) else None
-            if hit is not None and hit[0] == raw and id(hit[1]) not in used:
-                used.add(id(hit[1]))
-                hits.append(hit[1])
+        used: set[int] = set()
+        for at, raw in enumerate(raws):
+            k = self.by_id.get(raw.get("id")) if isinstance(raw, dict) else None
+            if k is not None and k not in used and self._same(k, raw, cards, at):
+                used.add(k)
+                hits.append(self.items[k])
             else:
                 hits.append(None)
-                fresh.append(raw)
-        roadmap = _checked(Roadmap.from_json({**d, "items": fresh}))
-        built = iter(roadmap.items)
-        roadmap.items = [hit if hit is not None else next(built) for hit in hits]
-        self.by_id = {i.id: (raw, i) for raw, i in zip(raws, roadmap.items, strict=True)}
+        return hits
+
+    def _assemble(
+        self, d: dict[str, Any], raws: list[Any], hits: list[Item | None], cards: Cards | None
+    ) -> Roadmap:
+        """The roadmap of ``d`` with the cards ``raws``, of which ``hits`` are built already;
+        only the rest, and the periods, lanes and history that changed, are built and checked."""
+        # Positions of the cards to build, without a Python step per card (most are hits).
+        at = list(compress(range(len(hits)), map(is_, hits, repeat(None))))
+        fresh = [raws[n] for n in at]
+        same = {
+            key: self.parts[key][1]
+            for key in _PARTS
+            if key in self.parts and self.parts[key][0] == d.get(key, [])
+        }
+        roadmap = _checked(Roadmap.from_json({**d, "items": fresh, **{key: [] for key in same}}))
+        for key, objects in same.items():
+            setattr(roadmap, key, list(objects))
+        items = cast("list[Item]", hits)
+        for n, item in zip(at, roadmap.items, strict=True):
+            items[n] = item
+        roadmap.items = items
+        self.items, self.raws, self.cards = items, raws, cards
+        self.by_id = dict(zip(map(_ITEM_ID, items), range(len(items)), strict=True))
+        self.parts = {key: (d.get(key, []), getattr(roadmap, key)) for key in _PARTS}
+        self.whole = None
         return roadmap
 
 
@@ -719,10 +816,13 @@ class Store:
         shares unchanged cards with the roadmap read before it (see ``roadmaps``)."""
         path = snap.path / "roadmap.json"
         try:
-            d = jsondoc.loads(path.read_bytes())
+            data = path.read_bytes()
+            if reuse is not None:
+                return reuse.read(data)
+            d = jsondoc.loads(data)
             if not isinstance(d, dict):
                 raise ValueError("not a JSON object")
-            return reuse.build(d) if reuse is not None else _checked(Roadmap.from_json(d))
+            return _checked(Roadmap.from_json(d))
         except FileNotFoundError:
             raise StoreError(f"corrupt snapshot {snap.path}: roadmap.json is missing") from None
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
