@@ -26,6 +26,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -140,11 +142,11 @@ def main(argv: list[str] | None = None) -> int:
             cs = changeset(cards)
             assert cs.new_roadmap is not None
             new = cs.new_roadmap
-            t = interleaved_times(
-                {"wikisync": lambda cs=cs: render_diff_html(cs),
-                 "floor": lambda new=new: floor_html(new)},
-                runs if cards < 1000 else max(3, runs // 4),
-            )  # fmt: skip
+            jobs: dict[str, Callable[[], object]] = {
+                "wikisync": partial(render_diff_html, cs),
+                "floor": partial(floor_html, new),
+            }
+            t = interleaved_times(jobs, runs if cards < 1000 else max(3, runs // 4))
             page = render_diff_html(cs)
             sizes[cards] = f"{len(page.encode()) / 1e6:.2f} MB, {len(cs.changes)} changes"
             ms, floor = t["wikisync"] * 1e3, t["floor"] * 1e3

@@ -102,18 +102,18 @@ def _run(fake: LimitedConfluence, job: Any) -> tuple[float, int, int]:
     return time.perf_counter() - started, fake.served, fake.refused
 
 
-def measure(pages: int, versions: int, limit: int) -> list[dict[str, Any]]:
+def measure(pages: int, versions: int, limit: int) -> list[dict[str | int, Any]]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str | int, Any]] = []
     try:
         fake = _site(server, pages, versions, limit)
         cfgs = _cfgs(fake, pages)
         with tempfile.TemporaryDirectory() as tmp:
             stores = {w: Store(Path(tmp) / f"w{w}") for w in (1, 4)}
             for name in ("first sync", "cron sync", "backfill"):
-                row: dict[str, Any] = {"job": name}
+                row: dict[str | int, Any] = {"job": name}
                 for workers in (1, 4):
                     store = stores[workers]
 
@@ -138,7 +138,7 @@ def measure(pages: int, versions: int, limit: int) -> list[dict[str, Any]]:
     return rows
 
 
-def table(rows: list[dict[str, Any]], pages: int, versions: int, limit: int) -> str:
+def table(rows: list[dict[str | int, Any]], pages: int, versions: int, limit: int) -> str:
     lines = [
         f"{pages} pages × {versions} versions from one site on loopback, {LATENCY * 1000:.0f} ms "
         f"a request, at most {limit} requests a second (then 429, Retry-After: 1).",

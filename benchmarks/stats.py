@@ -219,14 +219,14 @@ def planted_errors(pages: list[Page], lineages: Lineages) -> tuple[int, int]:
         first = lin.first
         if first.index not in keys:
             keys[first.index] = {e.key: e.uid for e in expected_items(pages[first.index])}
-        uid = keys[first.index].get((first.period, first.lane, first.title, first.stage))
+        planted = keys[first.index].get((first.period, first.lane, first.title, first.stage))
         steps = lin.steps
         got = [
             sum("deferred" in s.events for s in steps),
             sum("moved_up" in s.events for s in steps),
             sum(s.slip for s in steps if "deferred" in s.events),
         ]
-        if uid is None or expect.get(uid, [0, 0, 0]) != got:
+        if planted is None or expect.get(planted, [0, 0, 0]) != got:
             wrong += 1
     return wrong, len(lineages.lineages)
 
