@@ -643,3 +643,18 @@ def test_a_lone_mark_or_number_in_a_grid_is_never_a_card(tmp_path: Path) -> None
     (tmp_path / "moved.storage.html").write_text(moved, encoding="utf-8")
     code, out, err = run(tmp_path, "diff", str(page), str(tmp_path / "moved.storage.html"))
     assert code == 0 and out == "", (out, err)  # only marks moved: no change to report
+
+
+_JUNKISH = "✓✔️✅☑✗✘xX●•◉■█★*+yesYESplanedPLANEDſ0123456789 .,%/-\t\nabcQ"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_JUNKISH, max_size=12))
+def test_junk_title_fast_path_agrees_with_its_definition(title: str) -> None:
+    """junk_title skips the slow checks when a title holds a character no mark or number has;
+    it must answer exactly as the definition: blank, a mark (``is_mark``) or a number."""
+    from wikisync.parse.shapes import _number, junk_title
+    from wikisync.parse.tables import is_mark
+
+    t = title.strip()
+    assert junk_title(title) == (not t or is_mark(t) or _number().fullmatch(t) is not None)

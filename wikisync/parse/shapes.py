@@ -37,6 +37,8 @@ from wikisync.parse.roadmap import (
 )
 from wikisync.parse.rows import read_rows
 from wikisync.parse.tables import (
+    MARK_WORDS,
+    MARKS,
     Section,
     column_labels,
     grid_of,
@@ -53,8 +55,18 @@ def _number() -> re.Pattern[str]:
     return re.compile(r"[\d\s.,%/+-]+")
 
 
+@functools.cache
+def _not_junk() -> re.Pattern[str]:
+    """A character no mark, mark word or number has: a title holding one is a real title.
+    Case-insensitive as ``is_mark``'s casefold (``ſ`` folds to ``s``)."""
+    chars = "".join(sorted({*"".join(MARKS), *"".join(MARK_WORDS)}))
+    return re.compile(r"[^\d\s.,%/+\-" + re.escape(chars) + "]", re.IGNORECASE)
+
+
 def junk_title(title: str) -> bool:
     """A card title nobody would recognise: only a mark or a number (``✓``, ``12``, ``40%``)."""
+    if _not_junk().search(title) is not None:  # nearly every title: one C-level scan
+        return False
     t = title.strip()
     return not t or is_mark(t) or _number().fullmatch(t) is not None
 
@@ -92,12 +104,14 @@ def _read_roadmap(root: etree._Element, options: ParseOptions, ctx: Context) -> 
             skip = frozenset(taken | (set(range(len(tables))) - set(chosen)))
             for layout in grid_candidates(tables, reader, skip):
                 periods, lanes, items = build_layout(layout, reader, legend)
-                if items and all(junk_title(it.title) for it in items):
+                junk = [junk_title(it.title) for it in items]
+                if items and all(junk):
                     summaries += 1
                     continue
                 # A lone mark or number in a cell of a real grid (a tick, a count) is not a
                 # card anybody would recognise: never an item, never a sentence.
-                items = [it for it in items if not junk_title(it.title)]
+                if any(junk):
+                    items = [it for it, j in zip(items, junk, strict=True) if not j]
                 table, _ = layout_table(layout)
                 orientation = layout.orientation
                 sections.append(
@@ -118,6 +132,8 @@ def _rendered_planner(root: etree._Element) -> bool:
 
 def _distinct(sections: list[Section]) -> list[Section]:
     """The same roadmap repeated on a page (an excerpt shown twice) is read once."""
+    if len(sections) < 2:
+        return sections
     seen: set[tuple[object, ...]] = set()
     out: list[Section] = []
     for s in sections:
