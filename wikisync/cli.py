@@ -14,7 +14,7 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -22,6 +22,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from wikisync import __version__, logsetup
+from wikisync._record import record
 from wikisync.config import Config, PageConfig, credentials_warning, load_config
 from wikisync.diff import diff_roadmaps
 from wikisync.errors import WikisyncError
@@ -221,7 +222,7 @@ def _lower_first(message: str) -> str:
     return message[:1].lower() + message[1:] if message[1:2].islower() else message
 
 
-@dataclass
+@record()
 class App:
     """What every command needs, built lazily so `--help` never reads a config or a store."""
 

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import re
 
+from wikisync._lazy import lazy_re
+
 #: Longest title generated text quotes (CHANGELOG, history, publish); longer ones are cut and
 #: end with "…". Real titles are under 100 characters.
 TITLE_CAP = 300
 
 # C0 controls but tab and newline, DEL and C1, and the Unicode bidi controls (marks,
 # embeddings, overrides, isolates) plus the line/paragraph separators that break layouts.
-_UNSAFE = re.compile(
+_UNSAFE = lazy_re(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
 )
 
@@ -28,7 +30,11 @@ def _visible(m: re.Match[str]) -> str:
 
 
 def safe_text(text: str) -> str:
-    """``text`` with every control and bidi character shown as ``\\uXXXX`` (idempotent)."""
+    """``text`` with every control and bidi character shown as ``\\uXXXX`` (idempotent).
+    Every such character is one ``str.isprintable`` refuses (Cc, Cf, Zl, Zp): text that is
+    printable but for its newlines and tabs is returned as it is, without the regex."""
+    if text.replace("\n", " ").replace("\t", " ").isprintable():
+        return text
     return _UNSAFE.sub(_visible, text)
 
 

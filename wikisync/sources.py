@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from wikisync._lazy import lazy_re
+from wikisync._record import record
 from wikisync.errors import SourceError, WikisyncError
 from wikisync.model import Document, Roadmap, SourceMeta, VersionRef
 
@@ -256,7 +257,7 @@ def _document_from_json(text: str, *, label: str) -> Document:
 # --------------------------------------------------------------------------- the one room
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Side:
     """One side of a diff: its roadmap, which version it is, and the page it belongs to."""
 
