@@ -9,7 +9,7 @@ one before, stored as wikisync stores them (raw body + roadmap.json). Then times
 (each contender once per round, in turn; the median is shown):
 
 - ``decode``: only ``json.loads`` of every roadmap.json: the floor under any reader;
-- ``read``: reading every stored roadmap one by one (``Store.roadmap``), as ``history`` does;
+- ``read``: reading every stored roadmap one by one (``Store.roadmap``), as ``history`` did;
 - ``stats``: ``compute_stats`` from a fresh ``Store`` (reads every roadmap, chains the matches
   into lineages, computes the numbers) and renders every format (table, json, csv, svg);
 - ``history``: ``wikisync history`` computed the same way (read + diff every consecutive pair +
@@ -122,10 +122,10 @@ def stats_all_formats(root: Path) -> int:
 def history(root: Path) -> int:
     store = Store(root)
     snaps = store.snapshots(PAGE)
-    prev_snap, prev = snaps[0], store.roadmap(snaps[0])
+    roadmaps = store.roadmaps(snaps)  # as `wikisync history` reads them
+    prev_snap, prev = snaps[0], next(roadmaps)
     sets = []
-    for snap in snaps[1:]:
-        cur = store.roadmap(snap)
+    for snap, cur in zip(snaps[1:], roadmaps, strict=True):
         sets.append(
             ChangeSet(
                 old=prev_snap.version_ref(),

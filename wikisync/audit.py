@@ -938,7 +938,7 @@ def audit_page(
     head = _history_snapshot(store, page, history_from)
     snaps = store.snapshots(page)
     snaps = snaps[: next(i for i, s in enumerate(snaps) if s.id == head.id) + 1]
-    v = _Versions(snaps, [store.roadmap(s) for s in snaps])
+    v = _Versions(snaps, list(store.roadmaps(snaps)))  # unchanged cards shared
     history = v.roadmaps[-1].history
     report = AuditReport(
         page=page,

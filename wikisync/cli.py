@@ -642,9 +642,9 @@ def history_cmd(app: App, name: str | None, page: str | None, fmt: str) -> None:
             f"`wikisync backfill {page}` stores its earlier versions"
         )
     changesets = []
-    prev_snap, prev = snaps[0], app.store.roadmap(snaps[0])
-    for snap in snaps[1:]:
-        cur = app.store.roadmap(snap)
+    roadmaps = app.store.roadmaps(snaps)  # a card unchanged since the version before is shared
+    prev_snap, prev = snaps[0], next(roadmaps)
+    for snap, cur in zip(snaps[1:], roadmaps, strict=True):
         old_ref, new_ref = prev_snap.version_ref(), snap.version_ref()
         changesets.append(
             ChangeSet(

@@ -97,7 +97,7 @@ def steps(store: Store, page: str) -> tuple[list[Snapshot], list[Roadmap], list[
     snaps = store.snapshots(page)
     if not snaps:
         raise WikisyncError(f"no snapshots of page {page!r} in {store.root}")
-    roadmaps = [store.roadmap(s) for s in snaps]
+    roadmaps = list(store.roadmaps(snaps))  # unchanged cards shared, not built again
     out: list[Step] = []
     for (a, ra), (b, rb) in itertools.pairwise(zip(snaps, roadmaps, strict=True)):
         cs = ChangeSet(
