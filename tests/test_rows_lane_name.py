@@ -25,6 +25,7 @@ from wikisync.publish import insert_entry
 from wikisync.render import render_changes, render_roadmap
 from wikisync.render.html import render_diff_html
 from wikisync.report import slippage_extras
+from wikisync.stats import compute_stats, render_stats
 from wikisync.store import Store
 
 DATA = Path(__file__).resolve().parent / "data" / "shapes"
@@ -239,3 +240,19 @@ def test_what_publish_writes_the_audit_reads_as_the_lane_change() -> None:
     assert {d.status for d in found} == {"confirmed"}
     (lane,) = [d for d in found if "lane" in again.changes[d.index].aspects]
     assert (lane.written.from_lane, lane.written.to_lane) == ("Platform", "Payments")
+
+
+def test_stats_heads_its_lane_table_with_the_pages_word(tmp_path: Path) -> None:
+    """``stats``'s table says "By team" for a row table, "By lane" for a grid; JSON keeps
+    ``lanes`` (a versioned contract)."""
+    store = _rows_store(tmp_path, [page("rows-v1.storage.html"), page("rows-v2.storage.html")])
+    snaps = store.snapshots("rows")
+    pairs = zip(snaps, store.roadmaps(snaps), strict=True)
+    lineages = build_lineages(Version.of(s, r) for s, r in pairs)
+    stats = compute_stats(lineages, "rows")
+    table = render_stats(stats, "table")
+    assert "By team\n" in table and "By lane" not in table
+    assert "lanes" in json.loads(render_stats(stats, "json"))["summary"]
+    real = (ROOT / "tests" / "data" / "openedx" / "v6.storage.html").read_text(encoding="utf-8")
+    grid = [Version(parse_text(real), when="2024-05-01T10:00:00Z")]
+    assert "By lane\n" in render_stats(compute_stats(build_lineages(grid), "grid"), "table")

@@ -27,6 +27,7 @@ from typing import Any
 from wikisync.errors import WikisyncError
 from wikisync.lineage import Lineage, Lineages, Step, days_between, printable
 from wikisync.render.jsonout import dumps
+from wikisync.render.text import lane_header
 from wikisync.safe import csv_cell
 
 SCHEMA_STATS = "wikisync.stats/1"
@@ -183,6 +184,7 @@ class Stats:
     stages: list[tuple[str, int]]
     timeline: list[Point] = field(default_factory=list)
     version_dates: list[str] = field(default_factory=list)  # every stored version, by index
+    lane_word: str = "lane"  # the page's word for its lanes in the table ("team"); not in JSON
 
     @property
     def deferred(self) -> list[CardStats]:
@@ -379,6 +381,7 @@ def compute_stats(lineages: Lineages, page: str = "", since: str | None = None) 
         stages=stages,
         timeline=_timeline(lineages, cards, window),
         version_dates=[v.date for v in versions],
+        lane_word=lane_header(last),
     )
 
 
@@ -496,13 +499,13 @@ def render_table(stats: Stats) -> str:
         lines.append(f"  ({len(stats.cards) - len(moved)} other cards did not move)")
         lines.append("")
     for title, groups, key in (
-        ("By lane", stats.lanes, "lane"),
+        (f"By {stats.lane_word}", stats.lanes, stats.lane_word),
         ("By organisation", stats.organisations, "organisation"),
     ):
         lines.append(title)
         rows = [(key, "cards", "deferred", "share", "mean slipped")]
         for g in groups:
-            name = g.name.rsplit(" / ", 1)[-1] if key == "lane" else g.name
+            name = g.name.rsplit(" / ", 1)[-1] if groups is stats.lanes else g.name
             rows.append(
                 (
                     name,
