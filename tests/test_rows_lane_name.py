@@ -256,3 +256,20 @@ def test_stats_heads_its_lane_table_with_the_pages_word(tmp_path: Path) -> None:
     real = (ROOT / "tests" / "data" / "openedx" / "v6.storage.html").read_text(encoding="utf-8")
     grid = [Version(parse_text(real), when="2024-05-01T10:00:00Z")]
     assert "By lane\n" in render_stats(compute_stats(build_lineages(grid), "grid"), "table")
+
+
+def test_a_row_with_no_team_is_in_no_team_not_in_the_title_column() -> None:
+    """An empty Team cell used to put the row in a lane named after the title column
+    (``team Feature → Web``); it is "(no team)", and a table without a Team column keeps its
+    one lane named after the title column."""
+    old = parse_text(rows_table([("Search", "", "Q1 2024"), ("Offline", "Mobile", "Q1 2024")]))
+    assert [i.lane for i in old.items] == ["(no team)", "Mobile"]
+    new = parse_text(rows_table([("Search", "Web", "Q1 2024"), ("Offline", "Mobile", "Q1 2024")]))
+    text = render_changes(changeset(old, new), "text")
+    assert "team (no team) → Web" in text and "Feature" not in text
+    eta = parse_text(rows_table([("Search", "", "Q1 2024")], lane_header="ETA Team"))
+    assert eta.items[0].lane == "(no ETA Team)"
+    plain = "<table><tr><th>Feature</th><th>Target</th></tr><tr><td>A</td><td>Q1 2024</td></tr>"
+    assert (
+        parse_text(plain + "<tr><td>B</td><td>Q2 2024</td></tr></table>").items[0].lane == "Feature"
+    )

@@ -120,6 +120,10 @@ def _section(
 ) -> Section:
     ctx = reader.ctx
     default_lane = labels[key] or "Items"
+    if lane_col is not None:  # a row whose Team cell is empty: "(no team)", not the title header
+        header = labels[lane_col].strip() or "lane"
+        acronym = header[:2] == header[:2].upper()  # "ETA" stays, as render.text words columns
+        default_lane = f"(no {header if acronym else header[:1].lower() + header[1:]})"
     group: str | None = None
     raw: list[tuple[str, str, str, Cell, list[tuple[str, str]], tuple[str, ...]]] = []
     for row, label in body:
