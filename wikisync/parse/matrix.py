@@ -17,10 +17,11 @@ from wikisync.parse.inline import Context
 from wikisync.parse.roadmap import Reader, is_period_like, item_id, short_names
 from wikisync.parse.tables import (
     Section,
-    cell_value,
     group_label,
     is_mark,
     paint,
+    row_fields,
+    row_title,
     table_head,
 )
 
@@ -49,13 +50,10 @@ def read_matrix(
         if label is not None:
             group = label
             continue
-        title_cell = row[key]
-        if title_cell is None:
+        titled = row_title(row, key, labels, reader)
+        if titled is None:
             continue
-        title, lozenges = reader.label(title_cell)
-        title = title or " ".join(lozenges)
-        if not title or title == labels[key]:
-            continue
+        title_cell, title = titled
         marked: list[int] = []
         for c in pcols:
             cell = row[c]
@@ -68,20 +66,9 @@ def read_matrix(
             elif text.strip() and not forced:
                 return None  # words in a period column: cards of a grid, not marks
         marks += len(marked)
-        fields: list[tuple[str, str]] = []
-        mentions: list[str] = []
-        prev: Cell | None = title_cell
-        for c, cell in enumerate(row):
-            if c == key or c in pcols or cell is None or cell is prev:
-                continue
-            prev = cell
-            value = cell_value(cell, reader)
-            if value:
-                fields.append((labels[c] or f"Column {c + 1}", value))
-            for card in parse_cell(cell.el, ctx):
-                mentions.extend(card.mentions)
+        fields, mentions = row_fields(row, {key, *pcols}, title_cell, labels, reader)
         lane = group or labels[key] or "Items"
-        rows.append((title, lane, title_cell, marked, fields, tuple(mentions)))
+        rows.append((title, lane, title_cell, marked, fields, mentions))
     if marks == 0 and not forced:
         return None
     return _section(labels, pcols, rows, options, ctx)

@@ -25,6 +25,8 @@ from wikisync.parse.tables import (
     cell_value,
     group_label,
     is_backlog,
+    row_fields,
+    row_title,
     table_head,
     time_order,
 )
@@ -130,31 +132,17 @@ def _section(
         if label is not None:
             group = label
             continue
-        title_cell = row[key]
-        if title_cell is None:
-            continue
-        title, lozenges = reader.label(title_cell)
-        title = title or " ".join(lozenges)
-        if not title or title == labels[key]:
+        titled = row_title(row, key, labels, reader)
+        if titled is None:
             continue  # an empty row, or the header repeated
+        title_cell, title = titled
         target_cell = row[pc]
         target = cell_value(target_cell, reader) if target_cell is not None else ""
         team_cell = row[lane_col] if lane_col is not None else None
         team = cell_value(team_cell, reader) if team_cell is not None else ""
         lane = " / ".join(x for x in (group, team) if x) or default_lane
-        fields: list[tuple[str, str]] = []
-        found: list[str] = []
-        prev: Cell | None = title_cell
-        for c, cell in enumerate(row):
-            if c in (key, pc, lane_col) or cell is None or cell is prev:
-                continue
-            prev = cell
-            value = cell_value(cell, reader)
-            if value:
-                fields.append((labels[c] or f"Column {c + 1}", value))
-            for card in parse_cell(cell.el, ctx):
-                found.extend(card.mentions)
-        raw.append((title, target or NO_TARGET, lane, title_cell, fields, tuple(found)))
+        fields, found = row_fields(row, (key, pc, lane_col), title_cell, labels, reader)
+        raw.append((title, target or NO_TARGET, lane, title_cell, fields, found))
     targets = list(dict.fromkeys(t for _, t, *_ in raw))
     backlog = [t == NO_TARGET or is_backlog(t, options.backlog_words) for t in targets]
     order = time_order(targets, backlog, options.period_aliases)

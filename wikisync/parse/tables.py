@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -83,6 +84,45 @@ def cell_value(cell: Cell, reader: Reader) -> str:
         if colour:
             return colour
     return norm(" ".join(parts))
+
+
+def row_title(
+    row: list[Cell | None], key: int, labels: list[str], reader: Reader
+) -> tuple[Cell, str] | None:
+    """A data row's title cell and title (its text, else its lozenges); None for a row with
+    no title or the header row repeated (what the rows and matrix readers both skip)."""
+    cell = row[key]
+    if cell is None:
+        return None
+    title, lozenges = reader.label(cell)
+    title = title or " ".join(lozenges)
+    if not title or title == labels[key]:
+        return None
+    return cell, title
+
+
+def row_fields(
+    row: list[Cell | None],
+    skip: Container[int | None],
+    title_cell: Cell,
+    labels: list[str],
+    reader: Reader,
+) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
+    """The row's other cells (not in ``skip``, a spanned cell once) as ``(column, value)``
+    fields, and the user mentions written in them."""
+    fields: list[tuple[str, str]] = []
+    mentions: list[str] = []
+    prev: Cell | None = title_cell
+    for c, cell in enumerate(row):
+        if c in skip or cell is None or cell is prev:
+            continue
+        prev = cell
+        value = cell_value(cell, reader)
+        if value:
+            fields.append((labels[c] or f"Column {c + 1}", value))
+        for card in parse_cell(cell.el, reader.ctx):
+            mentions.extend(card.mentions)
+    return fields, tuple(mentions)
 
 
 def grid_of(reader: Reader, table: etree._Element) -> Grid:
