@@ -12,10 +12,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import re
 import sys
 from collections.abc import Mapping
 from typing import TextIO
+
+from wikisync._lazy import lazy_re
 
 COLOR_CHOICES = ("auto", "always", "never")
 
@@ -29,8 +30,8 @@ _CATEGORY_COLOURS = {
     "Renamed": "\x1b[36m",  # cyan
     "Changed": "\x1b[34m",  # blue
 }
-_DATE_LINE = re.compile(r"^(- )(\d{4}-\d{2}-\d{2}|undated)$")
-_CATEGORY_LINE = re.compile(r"^(  - )(.+)$")
+_DATE_LINE = lazy_re(r"^(- )(\d{4}-\d{2}-\d{2}|undated)$")
+_CATEGORY_LINE = lazy_re(r"^(  - )(.+)$")
 
 
 def colour_wanted(

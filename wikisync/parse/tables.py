@@ -10,10 +10,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Container
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from lxml import etree
 
+from wikisync._record import record
 from wikisync.model import Item, Lane, Period
 from wikisync.parse.cards import parse_cell
 from wikisync.parse.grid import Cell, Grid
@@ -29,7 +30,7 @@ MARKS = frozenset(
 MARK_WORDS = frozenset({"yes", "y", "planned"})
 
 
-@dataclass
+@record()
 class Section:
     """One roadmap on a page: its shape, heading, periods (in time order), lanes and items."""
 

@@ -8,10 +8,11 @@ In wiki markup almost every punctuation character can start a construct: ``*bold
 
 from __future__ import annotations
 
-import re
 from urllib.parse import quote
 
-_SPECIAL = re.compile(r"([\\*_\-+^~?{}\[\]|!#():;])")
+from wikisync._lazy import lazy_re
+
+_SPECIAL = lazy_re(r"([\\*_\-+^~?{}\[\]|!#():;])")
 
 
 def escape_wiki(text: object) -> str:
