@@ -14,6 +14,7 @@ import subprocess
 import sys
 from dataclasses import FrozenInstanceError, dataclass, field, fields, replace
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from hypothesis import given, settings
@@ -333,3 +334,112 @@ def test_a_record_without_a_docstring_is_defined_without_inspect_signature(
 
     assert Undocumented.__doc__ == "Undocumented(a, b)"
     assert Undocumented(1) == Undocumented(1, "")
+
+
+@record(frozen=True, slots=True)
+class _Early:
+    """Bound in plain Python for its first COMPILE_AFTER instances."""
+
+    a: str
+    b: int = 1
+    c: list[int] = field(default_factory=list)
+    k: ClassVar[int] = 5
+
+
+@dataclass(frozen=True, slots=True)
+class _EarlyDc:
+    """The same fields as _Early, through @dataclass."""
+
+    a: str
+    b: int = 1
+    c: list[int] = field(default_factory=list)
+    k: ClassVar[int] = 5
+
+
+_CALLS: list[tuple[tuple[object, ...], dict[str, object]]] = [
+    (("x",), {}),
+    (("x", 2), {}),
+    (("x",), {"c": [1]}),
+    ((), {"a": "y", "b": 3, "c": []}),
+    (("x", 2, [3]), {}),
+]
+_BAD_CALLS: list[tuple[tuple[object, ...], dict[str, object]]] = [
+    ((), {}),
+    (("x", 2, [3], 4), {}),
+    (("x",), {"a": "y"}),
+    (("x",), {"zzz": 1}),
+    ((), {"b": 2}),
+]
+
+
+def _error(cls: type, args: tuple[object, ...], kwargs: dict[str, object]) -> str:
+    with pytest.raises(TypeError) as caught:
+        cls(*args, **kwargs)
+    return str(caught.value).replace(cls.__qualname__, "X")
+
+
+def test_a_records_first_instances_are_bound_as_the_compiled_init_binds_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before and after it compiles its __init__, a record builds what @dataclass builds and
+    refuses what it refuses, with the same message."""
+    import wikisync._record as rec
+
+    compiled: list[str] = []
+    real = rec._compiled_init
+
+    def counted(cls: type, frozen: bool) -> object:
+        compiled.append(cls.__name__)
+        return real(cls, frozen)
+
+    monkeypatch.setattr(rec, "_compiled_init", counted)
+
+    @record(frozen=True, slots=True)
+    class Fresh:
+        """A class nothing has instantiated yet."""
+
+        a: str
+        b: int = 1
+        c: list[int] = field(default_factory=list)
+
+    for _ in range(rec.COMPILE_AFTER // len(_CALLS)):
+        for args, kwargs in _CALLS:
+            made, expected = Fresh(*args, **kwargs), _EarlyDc(*args, **kwargs)  # type: ignore[arg-type]
+            assert (made.a, made.b, made.c) == (expected.a, expected.b, expected.c)
+    assert Fresh("x").c is not Fresh("x").c  # a fresh default each time
+    assert not compiled, "compiled before COMPILE_AFTER instances"
+    for _ in range(len(_CALLS) + 2):
+        Fresh("x")
+    assert compiled == ["Fresh"]
+    for args, kwargs in _CALLS:
+        made, expected = Fresh(*args, **kwargs), _EarlyDc(*args, **kwargs)  # type: ignore[arg-type]
+        assert (made.a, made.b, made.c) == (expected.a, expected.b, expected.c)
+    for args, kwargs in _BAD_CALLS:  # compiled: the messages @dataclass gives
+        assert _error(Fresh, args, kwargs) == _error(_EarlyDc, args, kwargs)
+
+
+@pytest.mark.parametrize(("args", "kwargs"), _BAD_CALLS)
+def test_a_bad_call_before_compiling_reads_as_dataclasses_error(
+    args: tuple[object, ...], kwargs: dict[str, object]
+) -> None:
+    @record(frozen=True, slots=True)
+    class Fresh:
+        """A class nothing has instantiated yet: its first call is a bad one."""
+
+        a: str
+        b: int = 1
+        c: list[int] = field(default_factory=list)
+
+    assert _error(Fresh, args, kwargs) == _error(_EarlyDc, args, kwargs)
+
+
+def test_a_records_fields_keep_their_annotations_as_written() -> None:
+    """@record hides plain annotations from @dataclass while it reads the class; the class and
+    its fields get them back, and ClassVar still is no field."""
+    assert [(f.name, f.type) for f in fields(_Early)] == [
+        (f.name, f.type) for f in fields(_EarlyDc)
+    ]
+    assert _Early.__annotations__ == _EarlyDc.__annotations__
+    assert [f.type for f in fields(_Early)] == ["str", "int", "list[int]"]
+    assert _Early.k == 5 and "k" not in _Early.__match_args__
+
