@@ -14,7 +14,7 @@ import subprocess
 import sys
 from dataclasses import FrozenInstanceError, dataclass, field, fields, replace
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NoReturn
 
 import pytest
 from hypothesis import given, settings
@@ -443,3 +443,19 @@ def test_a_records_fields_keep_their_annotations_as_written() -> None:
     assert [f.type for f in fields(_Early)] == ["str", "int", "list[int]"]
     assert _Early.k == 5 and "k" not in _Early.__match_args__
 
+
+def test_a_diff_leaves_the_change_history_unread(tmp_path: Path) -> None:
+    """The entry a diff writes is new: the page's own history is not parsed for it, and the
+    roadmap read without it is the same roadmap."""
+    from wikisync.config import Config
+    from wikisync.sources import Sources
+
+    def no_store() -> NoReturn:
+        raise AssertionError("a file needs no store")
+
+    src = Sources(Config(store_path=tmp_path), no_store)
+    path = str(DATA / "v7.storage.html")
+    full = src.side(path).roadmap
+    lean = src.side(path, history=False).roadmap
+    assert full.history and not lean.history
+    assert replace(lean, history=full.history) == full

@@ -484,8 +484,8 @@ def diff_cmd(
       wikisync diff --exit-code            # after saving the page: what did I change?
     """
     old, new = app.sources.pair(old, new, page)
-    a = app.sources.side(old, page)
-    b = app.sources.side(new, page, hint=a.page)
+    a = app.sources.side(old, page, history=False)  # the entry is new: no need for the old ones
+    b = app.sources.side(new, page, hint=a.page, history=False)
     changes = diff_roadmaps(a.roadmap, b.roadmap)
     cs = ChangeSet(
         old=a.ref,

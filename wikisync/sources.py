@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from wikisync._lazy import lazy_re
 from wikisync._record import record
 from wikisync.errors import SourceError, WikisyncError
-from wikisync.model import Document, Roadmap, SourceMeta, VersionRef
+from wikisync.model import Document, ParseOptions, Roadmap, SourceMeta, VersionRef
 
 if TYPE_CHECKING:
     from wikisync.config import Config, PageConfig
@@ -378,12 +378,17 @@ class Sources:
         """SOURCE as a document; ``live`` is ``page``'s live version."""
         return load_source(arg, store=self._open_store, stdin=self.stdin, live=self.live(page))
 
-    def parse(self, doc: Document, page: str | None, *, label: str | None = None) -> Roadmap:
-        """Parse with the page's configured options; errors name the input they came from."""
+    def parse(
+        self, doc: Document, page: str | None, *, label: str | None = None, history: bool = True
+    ) -> Roadmap:
+        """Parse with the page's configured options; errors name the input they came from.
+        ``history=False`` leaves the page's Change History unread (a diff does not show it)."""
         from wikisync.errors import ParseError
         from wikisync.parse import parse_document
 
         options = self.config.page_or_default(page).parse if page else None
+        if not history:
+            options = replace(options or ParseOptions(), history_heading="")
         try:
             return parse_document(doc, options)
         except ParseError as exc:
@@ -392,18 +397,22 @@ class Sources:
             where = "standard input" if label == "-" else label
             raise ParseError(f"{where}: {exc}") from None
 
-    def side(self, arg: str, page: str | None = None, *, hint: str | None = None) -> Side:
-        """One side of a diff. ``hint`` is the other side's page: ``live`` after NAME@v5."""
+    def side(
+        self, arg: str, page: str | None = None, *, hint: str | None = None, history: bool = True
+    ) -> Side:
+        """One side of a diff. ``hint`` is the other side's page: ``live`` after NAME@v5.
+        ``history=False``: a page parsed now leaves its Change History unread."""
         if is_live(arg) and not Path(arg).exists():
             cfg = self.live_page(arg[: -len("@live")] if arg != "live" else page or hint)
             doc = load_source(arg, store=self._open_store, live=self.live(cfg.name))
             label = f"{cfg.name}@live"
-            return Side(self.parse(doc, cfg.name, label=label), _ref(label, doc), cfg.name)
+            roadmap = self.parse(doc, cfg.name, label=label, history=history)
+            return Side(roadmap, _ref(label, doc), cfg.name)
         snap = self.snapshot_of(arg)
         if snap is not None:
             return Side(self.store.roadmap(snap), snap.version_ref(), snap.page)
         doc = self.document(arg, page)
-        return Side(self.parse(doc, page, label=arg), _ref(arg, doc), page)
+        return Side(self.parse(doc, page, label=arg, history=history), _ref(arg, doc), page)
 
     def pair(self, old: str | None, new: str | None, page: str | None) -> tuple[str, str]:
         """What ``diff`` compares, git-style.
