@@ -96,13 +96,15 @@ def run_python(code: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[
 
 def test_diff_of_two_files_imports_no_logging_store_json_csv_nor_openssl(tmp_path: Path) -> None:
     """Logging is set up where something logs, only a snapshot reference opens the store, JSON
-    and CSV load for their formats, card ids take SHA-1 without OpenSSL (``_hashlib``)."""
+    and CSV load for their formats, card ids take SHA-1 without OpenSSL (``_hashlib``), and
+    the Change History parser loads for the commands that read a page's history."""
     old, new = DATA / "v6.storage.html", DATA / "v7.storage.html"
     code = (
         "import sys, runpy; sys.argv = ['wikisync', 'diff', sys.argv[1], sys.argv[2]]\n"
         "try: runpy.run_module('wikisync', run_name='__main__')\n"
         "except SystemExit: pass\n"
-        "print(sorted(set(sys.modules) & {'logging', 'wikisync.store', 'json', 'csv', '_hashlib'}))"
+        "print(sorted(set(sys.modules) & {'logging', 'wikisync.store', 'json', 'csv', '_hashlib',"
+        " 'wikisync.parse.history'}))"
     )
     proc = run_python(code, str(old), str(new), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -22,10 +22,18 @@ from wikisync._gc import paused_gc
 from wikisync._lazy import lazy_re
 from wikisync._record import record
 from wikisync.errors import ParseError
-from wikisync.model import Item, ItemSlots, Lane, ParseOptions, Part, Period, Roadmap
+from wikisync.model import (
+    HistoryEntry,
+    Item,
+    ItemSlots,
+    Lane,
+    ParseOptions,
+    Part,
+    Period,
+    Roadmap,
+)
 from wikisync.parse.cards import Card, parse_cell
 from wikisync.parse.grid import Cell, Grid, build_grid, transpose
-from wikisync.parse.history import parse_history
 from wikisync.parse.inline import Context, label_of, norm, raw_text, text_of
 from wikisync.parse.legend import parse_legend
 from wikisync.parse.outline import heading_before
@@ -61,6 +69,16 @@ def is_period_like(
         return True
     low = text.casefold()
     return any(w and w.casefold() in low for w in backlog)
+
+
+def read_history(root: etree._Element, heading: str, ctx: Context) -> list[HistoryEntry]:
+    """The page's Change History (``parse.history``), loaded only when a heading is asked for:
+    a diff asks for none."""
+    if not heading.strip():
+        return []
+    from wikisync.parse.history import parse_history
+
+    return parse_history(root, heading, ctx)
 
 
 # --------------------------------------------------------------------------- cell reading
@@ -776,7 +794,7 @@ def _build_roadmap(root: etree._Element, options: ParseOptions, ctx: Context) ->
         lanes=built.lanes,
         items=built.items,
         legend=legend,
-        history=parse_history(root, options.history_heading, ctx),
+        history=read_history(root, options.history_heading, ctx),
         title=norm(title) if title else None,
     )
 

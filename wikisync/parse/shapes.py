@@ -20,7 +20,6 @@ from wikisync._digest import sha1
 from wikisync._gc import paused_gc
 from wikisync.errors import ParseError
 from wikisync.model import HistoryEntry, Item, Lane, Orientation, ParseOptions, Period, Roadmap
-from wikisync.parse.history import parse_history
 from wikisync.parse.inline import Context, norm
 from wikisync.parse.legend import parse_legend
 from wikisync.parse.matrix import read_matrix
@@ -33,6 +32,7 @@ from wikisync.parse.roadmap import (
     layout_table,
     new_reader,
     no_grid_error,
+    read_history,
     top_level_tables,
 )
 from wikisync.parse.rows import read_rows
@@ -120,7 +120,7 @@ def _read_roadmap(root: etree._Element, options: ParseOptions, ctx: Context) -> 
     sections = _distinct(sections)
     if not sections:
         raise _refusal(tables, reader, shape, summaries, _rendered_planner(root))
-    return _join(sections, legend, parse_history(root, options.history_heading, ctx), options)
+    return _join(sections, legend, read_history(root, options.history_heading, ctx), options)
 
 
 def _rendered_planner(root: etree._Element) -> bool:
