@@ -9,6 +9,7 @@ imported can hide an import. Timings live in benchmarks/ (``--only startup``), n
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -461,3 +462,59 @@ def test_a_diff_leaves_the_change_history_unread(tmp_path: Path) -> None:
     lean = src.side(path, history=False).roadmap
     assert full.history and not lean.history
     assert replace(lean, history=full.history) == full
+
+
+# Patterns as they were before their letter case was spelled out and the dash lines were read
+# with string methods (both to spare compiling): the new forms must match the same.
+_OLD_DASH_LINE = re.compile("[\\s\ue004\ue005]*[-‐‑‒–—―_][-‐‑‒–—―_\\s\ue004\ue005]*")
+_OLD_CASELESS = {
+    "orgs": r"\[\s*((?:\d{1,4}|all)(?:\s*[,;&/]\s*(?:\d{1,4}|all))*)\s*,?\s*\]",
+    "sub_period": r"\b(Q[1-4]|H[12]|T[1-3])\b",
+    "year": r"\b(?:FY\s?'?(\d{2,4})|((?:19|20)\d{2}))\b",
+    "timeline_year": r"\b(?:FY\s?'?(\d{4}|\d{2})|((?:19|20)\d{2}))\b",
+    "timeline_part": r"\b([QHT])([1-4])\b",
+}
+# Every letter these patterns name, in both cases, with the characters Unicode folds onto
+# letters (Kelvin sign, long s, dotless and dotted i), spaces of several kinds, digits, marks.
+_CASE_ALPHABET = "aAlLqQhHtTfFyYsSkKiI\u212a\u017f\u0131\u0130 \t\u00a0\u20030123459[],;&/'-"
+_DASH_ALPHABET = "-‐‑‒–—―_ \t\n\x1c\u00a0\u2003\u3000\ue004\ue005\ue008a1"
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet=_DASH_ALPHABET, max_size=12))
+def test_dash_lines_read_as_the_pattern_read_them(line: str) -> None:
+    from wikisync.parse.cards import _DASHES, _is_dash_line
+
+    assert _is_dash_line(line) == (_OLD_DASH_LINE.fullmatch(line) is not None)
+    assert any(d in line for d in _DASHES) == (re.search("[-‐‑‒–—―_]", line) is not None)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet=_CASE_ALPHABET, max_size=14))
+def test_spelled_out_letter_case_matches_as_ignorecase(text: str) -> None:
+    from wikisync import timeline
+    from wikisync.parse import cards, roadmap
+
+    _iso, _dmy, year, part = timeline._patterns()
+    new = {
+        "orgs": cards._ORGS,
+        "sub_period": roadmap._SUB_PERIOD,
+        "year": roadmap._YEAR,
+        "timeline_year": year,
+        "timeline_part": part,
+    }
+    for name, old in _OLD_CASELESS.items():
+        a = re.search(old, text, re.IGNORECASE)
+        b = new[name].search(text)
+        assert (a and (a.span(), a.groups())) == (b and (b.span(), b.groups())), name
+
+
+def test_a_cell_without_a_style_compiles_no_paint_pattern() -> None:
+    from lxml import etree
+
+    from wikisync.parse import tables
+
+    tables._paint_re.cache_clear()
+    assert tables.paint(etree.fromstring("<td>x</td>")) is None
+    assert tables._paint_re.cache_info().misses == 0
+    assert tables.paint(etree.fromstring('<td style="Background-Color: #abc">x</td>')) == "#abc"

@@ -53,8 +53,8 @@ def paint(el: etree._Element) -> str | None:
     colour = el.get("data-highlight-colour") or el.get("bgcolor")
     if colour:
         return colour.strip()
-    style = el.get("style") or ""
-    m = _paint_re().search(style)
+    style = el.get("style")
+    m = _paint_re().search(style) if style else None
     if m is not None:
         value = m.group(1).strip()
         if value.lower() not in ("none", "transparent", "inherit", "initial", "#fff", "#ffffff"):
