@@ -495,13 +495,12 @@ def test_spelled_out_letter_case_matches_as_ignorecase(text: str) -> None:
     from wikisync import timeline
     from wikisync.parse import cards, roadmap
 
-    _iso, _dmy, year, part = timeline._patterns()
     new = {
         "orgs": cards._ORGS,
         "sub_period": roadmap._SUB_PERIOD,
         "year": roadmap._YEAR,
-        "timeline_year": year,
-        "timeline_part": part,
+        "timeline_year": timeline._YEAR,
+        "timeline_part": timeline._PART,
     }
     for name, old in _OLD_CASELESS.items():
         a = re.search(old, text, re.IGNORECASE)
@@ -518,3 +517,43 @@ def test_a_cell_without_a_style_compiles_no_paint_pattern() -> None:
     assert tables.paint(etree.fromstring("<td>x</td>")) is None
     assert tables._paint_re.cache_info().misses == 0
     assert tables.paint(etree.fromstring('<td style="Background-Color: #abc">x</td>')) == "#abc"
+
+
+def _old_period_start(label: str) -> tuple[int, int, int] | None:
+    """timeline.period_start as it was: every pattern tried on every label."""
+    from wikisync.timeline import _MONTHS, _MONTHS_PER_PART
+
+    m = re.search(r"\b((?:19|20)\d{2})-(\d{1,2})(?:-(\d{1,2}))?\b", label)
+    if m is not None and 1 <= int(m.group(2)) <= 12:
+        return int(m.group(1)), int(m.group(2)) - 1, int(m.group(3) or 1)
+    m = re.search(
+        r"\b(?:(\d{1,2})\s+)?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+"
+        r"(?:(\d{1,2}),?\s+)?((?:19|20)\d{2})\b",
+        label,
+        re.IGNORECASE,
+    )
+    if m is not None:
+        return int(m.group(4)), _MONTHS[m.group(2).lower()], int(m.group(1) or m.group(3) or 1)
+    y = re.search(r"\b(?:FY\s?'?(\d{4}|\d{2})|((?:19|20)\d{2}))\b", label, re.IGNORECASE)
+    if y is None:
+        return None
+    year = int(y.group(1) or y.group(2))
+    p = re.search(r"\b([QHT])([1-4])\b", label, re.IGNORECASE)
+    month = _MONTHS_PER_PART[p.group(1).lower()] * (int(p.group(2)) - 1) if p else 0
+    return year + 2000 if year < 100 else year, month, 1
+
+
+_LABEL_TOKENS = [
+    "FY21", "fy2022", "FY '23", "Q1", "h2", "T3", "2021", "1999", "2099", "2022-09", "2021-13",
+    "2021-02-10", "15", "3", "Sep", "september", "Jan.", "JAN", "Sept,", "(Jul-Sep)", "-", "x",
+]  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_LABEL_TOKENS), max_size=6), st.sampled_from([" ", "", "  "]))
+def test_a_label_without_a_calendar_year_starts_where_it_did(words: list[str], sep: str) -> None:
+    """period_start tries the two dated forms only on a label holding a calendar year."""
+    from wikisync.timeline import period_start
+
+    label = sep.join(words)
+    assert period_start(label) == _old_period_start(label)

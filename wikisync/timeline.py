@@ -7,8 +7,9 @@ functions, regexes compiled on first use (importing the parser stays cheap).
 
 from __future__ import annotations
 
-import functools
 import re
+
+from wikisync._lazy import lazy_re
 
 #: (year, 0-based month, day): what a label says about when it starts.
 When = tuple[int, int, int]
@@ -31,38 +32,37 @@ _MONTH_NAMES = tuple(m.capitalize() for m in _MONTHS)  # never the locale's name
 _MONTHS_PER_PART = {"q": 3, "h": 6, "t": 4}
 
 
-@functools.cache
-def _patterns() -> tuple[re.Pattern[str], ...]:
-    iso = re.compile(r"\b((?:19|20)\d{2})-(\d{1,2})(?:-(\d{1,2}))?\b")
-    dmy = re.compile(
-        r"\b(?:(\d{1,2})\s+)?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+"
-        r"(?:(\d{1,2}),?\s+)?((?:19|20)\d{2})\b",
-        re.IGNORECASE,
-    )
-    # Letter case spelled out: re.IGNORECASE makes compiling dearer, and matches the same here.
-    year = re.compile(r"\b(?:[Ff][Yy]\s?'?(\d{4}|\d{2})|((?:19|20)\d{2}))\b")
-    part = re.compile(r"\b([QHTqht])([1-4])\b")
-    return iso, dmy, year, part
+_ISO = lazy_re(r"\b((?:19|20)\d{2})-(\d{1,2})(?:-(\d{1,2}))?\b")
+_DMY = lazy_re(
+    r"\b(?:(\d{1,2})\s+)?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+"
+    r"(?:(\d{1,2}),?\s+)?((?:19|20)\d{2})\b",
+    re.IGNORECASE,
+)
+# Letter case spelled out: re.IGNORECASE makes compiling dearer, and matches the same here.
+_YEAR = lazy_re(r"\b(?:[Ff][Yy]\s?'?(\d{4}|\d{2})|((?:19|20)\d{2}))\b")
+_PART = lazy_re(r"\b([QHTqht])([1-4])\b")
+#: What both dated forms (``2022-09``, ``15 Sep 2022``) hold: without it, neither can match.
+_CALENDAR_YEAR = lazy_re(r"\b(?:19|20)\d{2}\b")
 
 
 def period_start(label: str) -> When | None:
     """(year, month, day) a dated label starts at: ``FY21 Q2`` → (2021, 3, 1), ``2022-09`` →
     (2022, 8, 1), ``15 Sep 2022`` → (2022, 8, 15); None when the label names no year."""
-    iso, dmy, year_re, part_re = _patterns()
-    m = iso.search(label)
-    if m is not None and 1 <= int(m.group(2)) <= 12:
-        return int(m.group(1)), int(m.group(2)) - 1, int(m.group(3) or 1)
-    m = dmy.search(label)
-    if m is not None:
-        day = int(m.group(1) or m.group(3) or 1)
-        return int(m.group(4)), _MONTHS[m.group(2).lower()], day
-    y = year_re.search(label)
+    if _CALENDAR_YEAR.search(label) is not None:  # else ``FY21 Q2``: no date to compile for
+        m = _ISO.search(label)
+        if m is not None and 1 <= int(m.group(2)) <= 12:
+            return int(m.group(1)), int(m.group(2)) - 1, int(m.group(3) or 1)
+        m = _DMY.search(label)
+        if m is not None:
+            day = int(m.group(1) or m.group(3) or 1)
+            return int(m.group(4)), _MONTHS[m.group(2).lower()], day
+    y = _YEAR.search(label)
     if y is None:
         return None
     year = int(y.group(1) or y.group(2))
     if year < 100:
         year += 2000
-    p = part_re.search(label)
+    p = _PART.search(label)
     month = 0
     if p is not None:
         month = _MONTHS_PER_PART[p.group(1).lower()] * (int(p.group(2)) - 1)
