@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from click.shell_completion import CompletionItem
 
 from wikisync import __version__, logsetup
 from wikisync._record import record
@@ -286,6 +285,8 @@ def _app_from(ctx: click.Context) -> App:
 
 def complete_page(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
     """Page names: configured and stored."""
+    from click.shell_completion import CompletionItem  # only when completing: 2 M instructions
+
     try:
         pages = _app_from(ctx).sources.known_pages()
     except WikisyncError:
@@ -295,6 +296,8 @@ def complete_page(ctx: click.Context, param: click.Parameter, incomplete: str) -
 
 def complete_source(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
     """References (NAME@latest, NAME@latest~1, NAME@vN, NAME@live), then files."""
+    from click.shell_completion import CompletionItem
+
     try:
         app = _app_from(ctx)
         found: list[str] = []
