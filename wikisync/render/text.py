@@ -27,9 +27,6 @@ from wikisync.model import (
     Where,
     lane_section,
 )
-from wikisync.render.confluence import xml_safe
-from wikisync.render.markdown import escape_markdown, markdown_url
-from wikisync.render.wiki import escape_wiki, wiki_url
 from wikisync.safe import cap_title
 from wikisync.timeline import shift, show_date
 
@@ -546,6 +543,9 @@ def _environment(template_dir: Path | None) -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
+    from wikisync.render.markdown import escape_markdown, markdown_url
+    from wikisync.render.wiki import escape_wiki, wiki_url
+
     env.filters["md"] = escape_markdown
     env.filters["mdurl"] = markdown_url
     env.filters["wiki"] = escape_wiki
@@ -592,6 +592,8 @@ def render_entries(entries: list[Entry], fmt: str, options: RenderOptions) -> st
     if fmt == "text" and options.template_dir is None and _shipped_text_template_is_known():
         return _render_text(entries)
     if fmt == "confluence":
+        from wikisync.render.confluence import xml_safe  # the escapes load with their format
+
         entries = [
             Entry(
                 xml_safe(e.date),
