@@ -49,9 +49,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.generate import Page, expected_items, generate_page, plant_edits, render
-from wikisync.diff import diff_roadmaps, normalize_title
+from wikisync.diff import changesets, normalize_title
 from wikisync.lineage import Lineages, Version, build_lineages
-from wikisync.model import ChangeSet, Document, SourceMeta
+from wikisync.model import Document, SourceMeta
 from wikisync.parse import parse_text
 from wikisync.render import render_history
 from wikisync.stats import compute_stats, render_stats
@@ -122,23 +122,8 @@ def stats_all_formats(root: Path) -> int:
 def history(root: Path) -> int:
     store = Store(root)
     snaps = store.snapshots(PAGE)
-    roadmaps = store.roadmaps(snaps)  # as `wikisync history` reads them
-    prev_snap, prev = snaps[0], next(roadmaps)
-    sets = []
-    for snap, cur in zip(snaps[1:], roadmaps, strict=True):
-        sets.append(
-            ChangeSet(
-                old=prev_snap.version_ref(),
-                new=snap.version_ref(),
-                changes=diff_roadmaps(prev, cur),
-                date=snap.when[:10],
-                old_roadmap=prev,
-                new_roadmap=cur,
-            )
-        )
-        prev_snap, prev = snap, cur
-    sets.reverse()
-    return len(render_history(sets, "text"))
+    walk = changesets(snaps, store.roadmaps(snaps))  # as `wikisync history` walks them
+    return len(render_history([cs for _old, _new, cs in walk][::-1], "text"))
 
 
 def cli(root: Path) -> int:

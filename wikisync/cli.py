@@ -23,7 +23,7 @@ import click
 from wikisync import __version__, logsetup
 from wikisync._record import record
 from wikisync.config import Config, PageConfig, credentials_warning, load_config
-from wikisync.diff import diff_roadmaps
+from wikisync.diff import changesets, diff_roadmaps
 from wikisync.errors import WikisyncError
 from wikisync.model import ChangeSet, Document, Roadmap, VersionRef
 from wikisync.parse import parse_document
@@ -644,25 +644,10 @@ def history_cmd(app: App, name: str | None, page: str | None, fmt: str) -> None:
             f"{page} has one stored version ({only}): no change to show yet; "
             f"`wikisync backfill {page}` stores its earlier versions"
         )
-    changesets = []
-    roadmaps = app.store.roadmaps(snaps)  # a card unchanged since the version before is shared
-    prev_snap, prev = snaps[0], next(roadmaps)
-    for snap, cur in zip(snaps[1:], roadmaps, strict=True):
-        old_ref, new_ref = prev_snap.version_ref(), snap.version_ref()
-        changesets.append(
-            ChangeSet(
-                old=old_ref,
-                new=new_ref,
-                changes=diff_roadmaps(prev, cur),
-                date=_entry_date(None, new_ref),
-                old_roadmap=prev,
-                new_roadmap=cur,
-            )
-        )
-        prev_snap, prev = snap, cur
-    changesets.reverse()
-    if any(cs.changes for cs in changesets) or fmt == "json":
-        app.echo_changes(render_history(changesets, fmt, app.render_options(page)), fmt)
+    walk = changesets(snaps, app.store.roadmaps(snaps), undated=_today())
+    newest_first = [cs for _old, _new, cs in walk][::-1]
+    if any(cs.changes for cs in newest_first) or fmt == "json":
+        app.echo_changes(render_history(newest_first, fmt, app.render_options(page)), fmt)
 
 
 @cli.command("reparse")

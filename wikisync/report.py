@@ -14,7 +14,6 @@ Other reports (the slippage chart, per-card history pages) plug in through ``Ext
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import secrets
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from wikisync.diff import diff_roadmaps
+from wikisync.diff import changesets, diff_roadmaps
 from wikisync.errors import WikisyncError
 from wikisync.model import CATEGORIES, ChangeSet, Item, Roadmap
 from wikisync.render.html import (
@@ -98,18 +97,7 @@ def steps(store: Store, page: str) -> tuple[list[Snapshot], list[Roadmap], list[
     if not snaps:
         raise WikisyncError(f"no snapshots of page {page!r} in {store.root}")
     roadmaps = list(store.roadmaps(snaps))  # unchanged cards shared, not built again
-    out: list[Step] = []
-    for (a, ra), (b, rb) in itertools.pairwise(zip(snaps, roadmaps, strict=True)):
-        cs = ChangeSet(
-            old=a.version_ref(),
-            new=b.version_ref(),
-            changes=diff_roadmaps(ra, rb),
-            date=b.when[:10],
-            old_roadmap=ra,
-            new_roadmap=rb,
-        )
-        out.append(Step(a, b, cs))
-    return snaps, roadmaps, out
+    return snaps, roadmaps, [Step(a, b, cs) for a, b, cs in changesets(snaps, roadmaps)]
 
 
 def _counts(cs: ChangeSet) -> list[int]:
