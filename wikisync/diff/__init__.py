@@ -7,7 +7,7 @@ versions, ``classify`` turns pairs and leftovers into ``Change`` objects in read
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from wikisync._gc import paused_gc
 from wikisync.diff.classify import classify
@@ -35,13 +35,15 @@ def diff_roadmaps(old: Roadmap, new: Roadmap) -> list[Change]:
         return classify(match_roadmaps(old, new, order), old, new, order)
 
 
-class Version(Protocol):
-    """A stored version as a side of a diff (``store.Snapshot``)."""
+if TYPE_CHECKING:  # a Protocol class costs every command's start; type checkers alone need it
 
-    def version_ref(self) -> VersionRef: ...
+    class Version(Protocol):
+        """A stored version as a side of a diff (``store.Snapshot``)."""
+
+        def version_ref(self) -> VersionRef: ...
 
 
-V = TypeVar("V", bound=Version)
+V = TypeVar("V", bound="Version")
 
 
 def changesets(
