@@ -358,3 +358,46 @@ def test_the_same_title_in_the_other_roadmap_stays_undocumented(tmp_path: Path) 
     assert [(u.versions, u.text) for u in report.undocumented] == [
         ((1, 2), "Web: Moved “Offline mode” from Q1 2022 to Q2 2022.")
     ]
+
+
+@pytest.mark.parametrize(
+    ("roadmap", "later_name"), [("Mobile", True), ("Web", False)], ids=["own", "namesake"]
+)
+def test_a_later_name_comes_from_the_cards_own_roadmap(
+    tmp_path: Path, roadmap: str, later_name: bool
+) -> None:
+    """Both roadmaps move their "Dark theme" on 03-08; only Mobile's is renamed "Dark mode"
+    afterwards. A sentence naming "Dark mode" may use that later name for Mobile's card, never
+    for Web's namesake (the audit used to key later names by title alone)."""
+    v1 = _two_roadmaps([("Dark theme", "Web", "Q2 2022")], [("Dark theme", "Apps", "Q2 2022")])
+    v2 = _two_roadmaps([("Dark theme", "Web", "Q3 2022")], [("Dark theme", "Apps", "Q3 2022")])
+    v3 = _two_roadmaps([("Dark theme", "Web", "Q3 2022")], [("Dark mode", "Apps", "Q3 2022")])
+    written = _history("2022-03-08", [f"{roadmap}: Moved “Dark mode” from Q2 2022 to Q3 2022."])
+    versions = [
+        ("2022-03-01T10:00:00Z", v1),
+        ("2022-03-08T10:00:00Z", v2),
+        ("2022-03-15T10:00:00Z", v3 + written),
+    ]
+    [entry] = audit_page(_stored(tmp_path / "store", versions), PAGE).entries
+    assert entry.versions == (1, 2)
+    assert ("by its later name “Dark mode”" in entry.note) is later_name, entry.note
+
+
+def test_publish_lends_no_later_name_across_roadmaps() -> None:
+    """The same within one edit (``documented_changes``, what publish asks): Mobile renames its
+    "Dark theme" while Web moves its own."""
+    old = parse_text(
+        _two_roadmaps([("Dark theme", "Web", "Q2 2022")], [("Dark theme", "Apps", "Q2 2022")]),
+        "storage",
+    )
+    new = parse_text(
+        _two_roadmaps([("Dark theme", "Web", "Q3 2022")], [("Dark mode", "Apps", "Q2 2022")]),
+        "storage",
+    )
+    sentence = "Web: Moved “Dark mode” from Q2 2022 to Q3 2022."
+    new.history = [HistoryEntry("2022-03-08", None, sentence)]
+    cs = ChangeSet(
+        VersionRef("a"), VersionRef("b"), diff_roadmaps(old, new), "2022-03-08", old, new
+    )
+    notes = [d.note for d in documented_changes(cs)]
+    assert notes and not any("later name" in n for n in notes), notes

@@ -269,6 +269,35 @@ def gate(report: AuditReport, fail_on: Sequence[str] = DEFAULT_FAIL_ON) -> GateR
 # --------------------------------------------------------------------------- versions
 
 
+#: A card's title within its roadmap (None on a page of one roadmap).
+_Titled = tuple[str | None, str]
+
+
+def _sections(old: Roadmap, new: Roadmap) -> tuple[str, ...]:
+    """The roadmaps of a page of several, as the renderer names them (new version first)."""
+    return tuple(dict.fromkeys((*new.sections, *old.sections)))
+
+
+def _card_section(c: Change, side: str, sections: tuple[str, ...]) -> str | None:
+    """The roadmap change ``c``'s card is in on ``side`` ("old" or "new")."""
+    if not sections:
+        return None
+    item = c.old if side == "old" else c.new
+    where = c.from_ if side == "old" else c.to
+    lane = item.lane if item is not None else where.lane if where is not None else ""
+    return lane_section(lane, sections)
+
+
+def _renames(changes: Iterable[Change], sections: tuple[str, ...]) -> dict[_Titled, set[_Titled]]:
+    """The renames among one pair's ``changes``: a card's (roadmap, title) before, to after."""
+    out: dict[_Titled, set[_Titled]] = {}
+    for c in changes:
+        if c.old_title and c.old_title != c.title and c.category != "Replaced":
+            before = (_card_section(c, "old", sections), c.old_title)
+            out.setdefault(before, set()).add((_card_section(c, "new", sections), c.title))
+    return out
+
+
 @dataclass
 class _Versions:
     """The stored versions the audit may use, with their diffs computed once."""
@@ -285,16 +314,18 @@ class _Versions:
         return [(i, i + 1) for i in range(len(self.snaps) - 1)]
 
     @functools.cached_property
-    def later(self) -> dict[str, set[str]]:
-        """Every title a card went on to have, from the renames between consecutive versions."""
-        step: dict[str, set[str]] = {}
+    def later(self) -> dict[_Titled, set[str]]:
+        """Every title a card went on to have, from the renames between consecutive versions,
+        by (roadmap, title): on a page of several roadmaps, a rename in one lends no name to a
+        card of the same title in another (the roadmap is None on a page of one)."""
+        step: dict[_Titled, set[_Titled]] = {}
         for a, b in self.consecutive:
-            for c in self.diff(a, b):
-                if c.old_title and c.old_title != c.title and c.category != "Replaced":
-                    step.setdefault(c.old_title, set()).add(c.title)
-        out: dict[str, set[str]] = {}
+            sections = _sections(self.roadmaps[a], self.roadmaps[b])
+            for before, after in _renames(self.diff(a, b), sections).items():
+                step.setdefault(before, set()).update(after)
+        out: dict[_Titled, set[str]] = {}
         for start in step:
-            seen: set[str] = set()
+            seen: set[_Titled] = set()
             todo = list(step[start])
             while todo:
                 t = todo.pop()
@@ -302,7 +333,7 @@ class _Versions:
                     continue
                 seen.add(t)
                 todo.extend(step.get(t, ()))
-            out[start] = seen
+            out[start] = {title for _section, title in seen}
         return out
 
     def day(self, i: int) -> str:
@@ -446,7 +477,7 @@ class _Pair:
     changes: list[Change]
     old: Roadmap
     new: Roadmap
-    later: dict[str, set[str]]  # title -> the titles the card had in later versions
+    later: dict[_Titled, set[str]]  # (roadmap, title) -> the card's later titles
     old_multi: dict[str, list[Item]]  # period label -> multi-part cards (split sources)
     new_multi: dict[str, list[Item]]  # ... (merge targets)
     _flat: tuple[list[str], npt.NDArray[np.intp]] | None = None
@@ -454,7 +485,7 @@ class _Pair:
     @functools.cached_property
     def sections(self) -> tuple[str, ...]:
         """The roadmaps of a page of several, as the renderer names them (new version first)."""
-        return tuple(dict.fromkeys((*self.new.sections, *self.old.sections)))
+        return _sections(self.old, self.new)
 
     @functools.cached_property
     def _change_sections(self) -> list[set[str | None]]:
@@ -479,8 +510,9 @@ class _Pair:
     def names(self, ci: int, side: str) -> list[_Name]:
         """Every name the card of change ``ci`` goes by on ``side``, later names included."""
         names = _side_names(self.changes[ci], side)
+        sections = self.sections_of(ci)
         for n in list(names):  # a card renamed later: people write the name it has now
-            later = sorted(self.later.get(n.text, ()))
+            later = sorted({t for sec in sections for t in self.later.get((sec, n.text), ())})
             names.extend(_Name(t, f"by its later name “{t}”") for t in later)
         return names
 
@@ -1018,10 +1050,8 @@ def documented_changes(cs: ChangeSet, *, since: str | None = None) -> list[Docum
     if not written:
         return []
     changes = list(cs.changes)
-    later: dict[str, set[str]] = {}
-    for c in changes:
-        if c.old_title and c.old_title != c.title and c.category != "Replaced":
-            later.setdefault(c.old_title, set()).add(c.title)
+    renamed = _renames(changes, _sections(old, new))
+    later = {before: {title for _section, title in after} for before, after in renamed.items()}
     pair = _Pair(changes, old, new, later, _multi_part(old), _multi_part(new))
     out: dict[int, Documented] = {}
     for ei, cand in sorted(_assign(list(enumerate(written)), pair).items()):
