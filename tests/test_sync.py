@@ -346,3 +346,37 @@ def test_sigkill_in_the_writing_phase_leaves_a_consistent_store(
     assert _state(work) == _state(clean), f"kill at {point}"
     log = (work / PAGE / "CHANGELOG.md").read_text(encoding="utf-8")
     assert log.count("## 2020-09-11") == 1  # CHANGELOG.md is Markdown
+
+
+# --------------------------------------------------------------------------- a newer parser
+
+
+def test_stored_roadmaps_read_the_old_way_are_re_derived_before_the_entry(
+    fake: FakeConfluence, cfg: Path
+) -> None:
+    """After an upgrade (or a change of parse options) the stored roadmaps were read the old
+    way while the new version is read the new way: the entry would report the parser's change
+    as an edit. Sync reads the latest stored body again first and, when it reads differently,
+    re-derives the stored roadmaps; the entry is the one a consistent store gives."""
+    root = cfg.parent / "store"
+    assert run(cfg, "sync")[0] == 0
+    [v1] = Store(root).snapshots(PAGE)
+    clean = (v1.path / "roadmap.json").read_bytes()
+    stale = json.loads(clean)  # as if an older parser had put the first card in another lane
+    stale["items"][0]["lane"] = "Read the old way"
+    (v1.path / "roadmap.json").write_text(json.dumps(stale), encoding="utf-8")
+
+    edit(fake, 2)
+    code, out, _ = run(cfg, "sync")
+    assert code == 0
+    assert out.splitlines()[0] == (
+        f"{PAGE}: v2 stored (first re-derived 1 stored roadmap from its body: the parser or "
+        "its options changed)"
+    )
+    assert "Read the old way" not in out and "Read the old way" not in changelog(cfg)
+    assert (v1.path / "roadmap.json").read_bytes() == clean
+
+    edit(fake, 3)  # the store is current now: nothing to re-derive, nothing said
+    code, out, _ = run(cfg, "sync")
+    assert out.splitlines()[0] == f"{PAGE}: v3 stored"
+    check_consistent(root)

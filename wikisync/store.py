@@ -842,26 +842,28 @@ class Store:
 
     def reparse(self, page: str, parse: Callable[[Document], Roadmap]) -> int:
         """Re-derive every roadmap.json of a page from its raw bodies; returns how many changed."""
-        changed = 0
-        for snap in self.snapshots(page):
-            data = _roadmap_bytes(parse(self.document(snap)))
-            path = snap.path / "roadmap.json"
-            _refuse_symlink(snap.path.parent)
-            _refuse_symlink(snap.path)
-            try:
-                old = path.read_bytes()
-            except FileNotFoundError:
-                old = b""
-            except OSError as exc:
-                raise StoreError(f"cannot read {path}: {_os_message(exc)}") from exc
-            if old == data:
-                continue
-            try:
-                _replace_file(path, data)
-            except OSError as exc:
-                raise StoreError(f"cannot write {path}: {_os_message(exc)}") from exc
-            changed += 1
-        return changed
+        return sum(self.rederive(snap, parse(self.document(snap))) for snap in self.snapshots(page))
+
+    def rederive(self, snap: Snapshot, roadmap: Roadmap) -> bool:
+        """Make ``roadmap`` (parsed again from ``snap``'s body) its roadmap.json; True when the
+        stored one differed and was replaced (atomically), False when it already held it."""
+        data = _roadmap_bytes(roadmap)
+        path = snap.path / "roadmap.json"
+        _refuse_symlink(snap.path.parent)
+        _refuse_symlink(snap.path)
+        try:
+            old = path.read_bytes()
+        except FileNotFoundError:
+            old = b""
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {_os_message(exc)}") from exc
+        if old == data:
+            return False
+        try:
+            _replace_file(path, data)
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {_os_message(exc)}") from exc
+        return True
 
     # ------------------------------------------------------------------ lock, changelog
 

@@ -366,6 +366,7 @@ class SyncResult:
     entries: list[Entry] = field(default_factory=list)
     note: str = ""
     error: str | None = None
+    rederived: int = 0  # stored roadmaps read again first: the parser or its options changed
 
     @property
     def changed(self) -> bool:
@@ -453,7 +454,34 @@ def _sync(
         raise ParseError(f"{shown}: {exc}") from None
     point("sync:parsed")
     with guard:
+        result.rederived = rederive_stale(store, cfg, snaps)
         _store_new(store, cfg, doc, roadmap, snaps, result, targets)
+
+
+def rederive_stale(store: Store, cfg: PageConfig, snaps: Sequence[Snapshot]) -> int:
+    """Re-derive the page's stored roadmaps when the latest no longer reads as it is stored.
+
+    A roadmap.json is derived from its body: a newer wikisync, or changed parse options, can
+    read the same body differently. The version about to be stored is read the new way, so a
+    CHANGELOG entry between it and a roadmap read the old way would report the parser's change
+    as the page's. One parse of the latest body tells; when it differs, every stored roadmap
+    is read again (a body that no longer parses keeps its roadmap). Returns how many changed.
+    """
+    if not snaps:
+        return 0
+    rewritten = 0
+    for n, snap in enumerate(reversed(snaps)):
+        try:
+            roadmap = parse_document(store.document(snap), cfg.parse)
+        except ParseError:
+            continue
+        changed = store.rederive(snap, roadmap)
+        if n == 0 and not changed:
+            return 0  # the latest reads as stored: the parser and its options are the same
+        rewritten += changed
+    if rewritten:
+        log.info("%s: re-derived %d stored roadmaps from their bodies", cfg.name, rewritten)
+    return rewritten
 
 
 def _store_new(
@@ -482,6 +510,12 @@ def _store_new(
         result.status = "stored"
         changed = any(e.new.id == snap.id and e.text for e in result.entries)
         result.note = f"{name}: {shown} stored" + ("" if changed else ", no roadmap changes")
+    if result.rederived:
+        n = result.rederived
+        result.note += (
+            f" (first re-derived {n} stored roadmap{'s' if n != 1 else ''} from"
+            f" {'their bodies' if n != 1 else 'its body'}: the parser or its options changed)"
+        )
 
 
 def sync_pages(
