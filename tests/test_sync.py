@@ -22,6 +22,7 @@ from confluence_server import FakeConfluence
 from pytest_httpserver import HTTPServer
 
 from wikisync.cli import cli
+from wikisync.model import Document, SourceMeta
 from wikisync.render.markdown import escape_markdown
 from wikisync.store import Store
 from wikisync.sync import MARKER_RE
@@ -380,3 +381,42 @@ def test_stored_roadmaps_read_the_old_way_are_re_derived_before_the_entry(
     code, out, _ = run(cfg, "sync")
     assert out.splitlines()[0] == f"{PAGE}: v3 stored"
     check_consistent(root)
+
+
+def _stale_first_version(root: Path) -> bytes:
+    """Rewrite v1's roadmap.json as an older parser might have read it; returns the clean one."""
+    [v1] = Store(root).snapshots(PAGE)
+    clean = (v1.path / "roadmap.json").read_bytes()
+    stale = json.loads(clean)
+    stale["items"][0]["lane"] = "Read the old way"
+    (v1.path / "roadmap.json").write_text(json.dumps(stale), encoding="utf-8")
+    return clean
+
+
+def test_a_stored_version_against_the_live_page_is_read_as_the_live_page_is(
+    fake: FakeConfluence, cfg: Path, tmp_path: Path
+) -> None:
+    """`diff` (latest against live), `diff NAME@v1 FILE` and publish's entry read the stored
+    side from its body, as the other side is read now: a stale roadmap.json cannot put the
+    parser's change into the entry. Two stored versions are still compared as stored."""
+    from wikisync.config import load_config
+    from wikisync.sync import live_changeset
+
+    root = cfg.parent / "store"
+    assert run(cfg, "sync")[0] == 0
+    clean = _stale_first_version(root)
+    edit(fake, 2)
+    code, out, _ = run(cfg, "diff")
+    assert code == 0 and "Changed" in out and "Read the old way" not in out
+    body = tmp_path / "v2.storage.html"
+    body.write_text(V[2], encoding="utf-8")
+    code, same, _ = run(cfg, "diff", f"{PAGE}@v1", str(body))
+    assert code == 0 and "Read the old way" not in same
+
+    store, page_cfg = Store(root), load_config(cfg).pages[PAGE]
+    cs = live_changeset(store, page_cfg, Document({"storage": V[2]}, SourceMeta(version=2)))
+    assert cs is not None and cs.changes
+    lanes = {w.lane for c in cs.changes for w in (c.from_, c.to) if w is not None}
+    assert "Read the old way" not in lanes
+    # read in memory: the stored file is left as it is (sync or reparse rewrites it)
+    assert (store.snapshots(PAGE)[0].path / "roadmap.json").read_bytes() != clean

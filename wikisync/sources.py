@@ -398,10 +398,19 @@ class Sources:
             raise ParseError(f"{where}: {exc}") from None
 
     def side(
-        self, arg: str, page: str | None = None, *, hint: str | None = None, history: bool = True
+        self,
+        arg: str,
+        page: str | None = None,
+        *,
+        hint: str | None = None,
+        history: bool = True,
+        reread: bool = False,
     ) -> Side:
         """One side of a diff. ``hint`` is the other side's page: ``live`` after NAME@v5.
-        ``history=False``: a page parsed now leaves its Change History unread."""
+        ``history=False``: a page parsed now leaves its Change History unread. ``reread``: a
+        stored version is read from its body as the other side (a file, the live page) is
+        read now, not from its roadmap.json, which an older parser or other options may have
+        derived (the stored roadmap when the body no longer parses)."""
         if is_live(arg) and not Path(arg).exists():
             cfg = self.live_page(arg[: -len("@live")] if arg != "live" else page or hint)
             doc = load_source(arg, store=self._open_store, live=self.live(cfg.name))
@@ -410,9 +419,19 @@ class Sources:
             return Side(roadmap, _ref(label, doc), cfg.name)
         snap = self.snapshot_of(arg)
         if snap is not None:
-            return Side(self.store.roadmap(snap), snap.version_ref(), snap.page)
+            return Side(self._stored(snap, reread, history), snap.version_ref(), snap.page)
         doc = self.document(arg, page)
         return Side(self.parse(doc, page, label=arg, history=history), _ref(arg, doc), page)
+
+    def _stored(self, snap: Snapshot, reread: bool, history: bool) -> Roadmap:
+        if reread:
+            from wikisync.errors import ParseError
+
+            try:
+                return self.parse(self.store.document(snap), snap.page, history=history)
+            except ParseError:
+                pass
+        return self.store.roadmap(snap)
 
     def pair(self, old: str | None, new: str | None, page: str | None) -> tuple[str, str]:
         """What ``diff`` compares, git-style.

@@ -721,8 +721,11 @@ def live_changeset(store: Store, cfg: PageConfig, doc: Document) -> ChangeSet | 
     if not older:
         return None
     base = older[-1]
-    base_rm = store.roadmap(base)
     live = parse_document(doc, cfg.parse)
+    try:  # read as the live page is read now: roadmap.json may be an older parser's reading
+        base_rm = parse_document(store.document(base), cfg.parse)
+    except ParseError:
+        base_rm = store.roadmap(base)
     when = doc.meta.when
     new_ref = VersionRef(ref=f"{cfg.name}@live", version=version, when=when, author=doc.meta.author)
     return ChangeSet(
