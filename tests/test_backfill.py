@@ -219,3 +219,25 @@ def test_identical_and_unreadable_versions(fake: FakeConfluence, tmp_path: Path)
     code, out, _ = run(cfg, "backfill", "--from", "30")
     assert out.startswith(f"{PAGE}: stored 0 new versions, skipped 4 already stored, ")
     assert [int(s.args["version"]) for s in historical(fake, seen)] == [34]
+
+
+def test_stored_roadmaps_read_the_old_way_are_re_derived_before_older_versions_join(
+    fake: FakeConfluence, tmp_path: Path
+) -> None:
+    """Backfill stores older versions read the current way; a stored roadmap an older parser
+    derived would then differ from them by the parser's change alone (`history` would list it
+    as an edit): it is re-derived first, and the summary says so."""
+    cfg = config(fake, tmp_path)
+    run(cfg, "backfill", "--from", "10", "--to", "10")
+    [v10] = snaps(cfg)
+    clean = (v10.path / "roadmap.json").read_bytes()
+    stale = json.loads(clean)
+    stale["items"][0]["lane"] = "Read the old way"
+    (v10.path / "roadmap.json").write_text(json.dumps(stale), encoding="utf-8")
+    code, out, _ = run(cfg, "backfill", "--from", "8", "--to", "10")
+    assert (code, out) == (
+        0,
+        f"{PAGE}: stored 2 new versions (v8..v9), skipped 1 already stored (first re-derived"
+        " 1 stored roadmap from its body: the parser or its options changed)\n",
+    )
+    assert (v10.path / "roadmap.json").read_bytes() == clean

@@ -510,12 +510,16 @@ def _store_new(
         result.status = "stored"
         changed = any(e.new.id == snap.id and e.text for e in result.entries)
         result.note = f"{name}: {shown} stored" + ("" if changed else ", no roadmap changes")
-    if result.rederived:
-        n = result.rederived
-        result.note += (
-            f" (first re-derived {n} stored roadmap{'s' if n != 1 else ''} from"
-            f" {'their bodies' if n != 1 else 'its body'}: the parser or its options changed)"
-        )
+    result.note += _rederived_note(result.rederived)
+
+
+def _rederived_note(n: int) -> str:
+    if not n:
+        return ""
+    return (
+        f" (first re-derived {n} stored roadmap{'s' if n != 1 else ''} from"
+        f" {'their bodies' if n != 1 else 'its body'}: the parser or its options changed)"
+    )
 
 
 def sync_pages(
@@ -561,6 +565,7 @@ class BackfillResult:
     same: list[int] = field(default_factory=list)
     unreadable: list[int] = field(default_factory=list)
     skipped: int = 0
+    rederived: int = 0  # stored roadmaps read again first (see rederive_stale)
 
     def summary(self) -> str:
         n = len(self.stored)
@@ -573,7 +578,7 @@ class BackfillResult:
             shown = ", ".join(f"v{v}" for v in self.unreadable[:5])
             more = ", …" if len(self.unreadable) > 5 else ""
             text += f", {len(self.unreadable)} without a readable roadmap ({shown}{more})"
-        return text
+        return text + _rederived_note(self.rederived)
 
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -631,6 +636,8 @@ def backfill(
         known = known_versions(store, cfg.name, snaps)
         todo = [n for n in numbers if n not in known]
         result.skipped = len(numbers) - len(todo)
+        if todo:  # the versions about to be stored are read the current way: so must these be
+            result.rederived = rederive_stale(store, cfg, snaps)
         if progress is not None:
             progress(0, len(todo))
 
