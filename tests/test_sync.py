@@ -420,3 +420,18 @@ def test_a_stored_version_against_the_live_page_is_read_as_the_live_page_is(
     assert "Read the old way" not in lanes
     # read in memory: the stored file is left as it is (sync or reparse rewrites it)
     assert (store.snapshots(PAGE)[0].path / "roadmap.json").read_bytes() != clean
+
+
+def test_a_broken_latest_roadmap_is_rebuilt_before_the_next_version(
+    fake: FakeConfluence, cfg: Path
+) -> None:
+    root = cfg.parent / "store"
+    assert run(cfg, "sync")[0] == 0
+    [v1] = Store(root).snapshots(PAGE)
+    clean = (v1.path / "roadmap.json").read_bytes()
+    (v1.path / "roadmap.json").write_text("not json", encoding="utf-8")
+    edit(fake, 2)
+    code, out, err = run(cfg, "sync")
+    assert (code, err) == (0, "") and "first re-derived 1 stored roadmap" in out
+    assert (v1.path / "roadmap.json").read_bytes() == clean
+    check_consistent(root)
