@@ -487,11 +487,7 @@ def diff_cmd(
       wikisync diff --exit-code            # after saving the page: what did I change?
     """
     old, new = app.sources.pair(old, new, page)
-    # A stored version against a file or the live page is read from its body as they are read.
-    fresh_old, fresh_new = (app.sources.snapshot_of(arg) is None for arg in (old, new))
-    # history=False: the entry is new, the pages' own Change History is not needed
-    a = app.sources.side(old, page, history=False, reread=fresh_new)
-    b = app.sources.side(new, page, hint=a.page, history=False, reread=fresh_old)
+    a, b = app.sources.sides(old, new, page, history=False)  # the entry is new: no old ones
     changes = diff_roadmaps(a.roadmap, b.roadmap)
     cs = ChangeSet(
         old=a.ref,

@@ -411,15 +411,41 @@ class Sources:
         stored version is read from its body as the other side (a file, the live page) is
         read now, not from its roadmap.json, which an older parser or other options may have
         derived (the stored roadmap when the body no longer parses)."""
+        return self._side(arg, page, hint, history, reread, self._resolved(arg))
+
+    def sides(
+        self, old: str, new: str, page: str | None = None, *, history: bool = True
+    ) -> tuple[Side, Side]:
+        """Both sides of a diff: a stored version against a file or the live page is read from
+        its body as they are (``side``'s ``reread``); two stored versions as they are stored."""
+        old_snap, new_snap = self._resolved(old), self._resolved(new)
+        a = self._side(old, page, None, history, new_snap is None, old_snap)
+        b = self._side(new, page, a.page, history, old_snap is None, new_snap)
+        return a, b
+
+    def _resolved(self, arg: str) -> Snapshot | None:
+        """The stored snapshot ``arg`` names; None for the live page, a file, stdin or a URL."""
+        if is_live(arg) and not Path(arg).exists():
+            return None
+        return self.snapshot_of(arg)
+
+    def _side(
+        self,
+        arg: str,
+        page: str | None,
+        hint: str | None,
+        history: bool,
+        reread: bool,
+        snap: Snapshot | None,
+    ) -> Side:
+        if snap is not None:
+            return Side(self._stored(snap, reread, history), snap.version_ref(), snap.page)
         if is_live(arg) and not Path(arg).exists():
             cfg = self.live_page(arg[: -len("@live")] if arg != "live" else page or hint)
             doc = load_source(arg, store=self._open_store, live=self.live(cfg.name))
             label = f"{cfg.name}@live"
             roadmap = self.parse(doc, cfg.name, label=label, history=history)
             return Side(roadmap, _ref(label, doc), cfg.name)
-        snap = self.snapshot_of(arg)
-        if snap is not None:
-            return Side(self._stored(snap, reread, history), snap.version_ref(), snap.page)
         doc = self.document(arg, page)
         return Side(self.parse(doc, page, label=arg, history=history), _ref(arg, doc), page)
 
