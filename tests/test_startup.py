@@ -557,3 +557,14 @@ def test_a_label_without_a_calendar_year_starts_where_it_did(words: list[str], s
 
     label = sep.join(words)
     assert period_start(label) == _old_period_start(label)
+
+
+def test_the_spaces_around_a_dash_line_are_every_space() -> None:
+    """_SPACES lists what str.isspace and a pattern's \\s count as a space, all of them."""
+    import sys
+
+    from wikisync.parse.cards import _SPACES
+
+    every = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    assert sorted(_SPACES) == every
+    assert all(re.fullmatch(r"\s", c) for c in every)
