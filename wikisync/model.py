@@ -662,7 +662,7 @@ def _item_from_json(d: dict[str, Any]) -> Item:
             if required not in d:
                 raise KeyError(required) from None
         return _item_from_json({**_ITEM_DEFAULTS, **d})
-    o = ItemSlots()
+    o: Any = ItemSlots()  # typed Any, not cast() calls: a Python call per card each
     o.id = id_
     o.title = title
     o.stage = stage
@@ -678,12 +678,12 @@ def _item_from_json(d: dict[str, Any]) -> Item:
         o.parts = ()
     elif len(parts) == 1 and _PART_SHELL_FITS:
         p = parts[0]
-        part = _PartSlots()
+        part: Any = _PartSlots()
         part.text = p["text"]
         part_orgs = p.get("orgs")
         part.orgs = (o.orgs if part_orgs == orgs else tuple(part_orgs)) if part_orgs else ()
-        part.__class__ = Part  # type: ignore[assignment]
-        o.parts = (cast(Part, part),)
+        part.__class__ = Part
+        o.parts = (part,)
     else:
         o.parts = tuple([Part.from_json(p) for p in parts])
     o.links = tuple(links) if links else ()
@@ -698,18 +698,18 @@ def _item_from_json(d: dict[str, Any]) -> Item:
         f = get("fields")
         o.fields = tuple([(str(k), str(v)) for k, v in f.items()]) if f else ()
         o.key = get("key")
-    o.__class__ = Item  # type: ignore[assignment]
-    return cast(Item, o)
+    o.__class__ = Item
+    return o
 
 
 def _part_from_json(d: dict[str, Any]) -> Part:
     """``Part.from_json`` through a ``_PartSlots`` shell (see ``ItemSlots``)."""
-    o = _PartSlots()
+    o: Any = _PartSlots()
     o.text = d["text"]
     orgs = d.get("orgs")
     o.orgs = tuple(orgs) if orgs else ()  # most parts have none: no call
-    o.__class__ = Part  # type: ignore[assignment]
-    return cast(Part, o)
+    o.__class__ = Part
+    return o
 
 
 _T = TypeVar("_T")

@@ -13,9 +13,9 @@ expressions keep per-card work in C, which is what makes a 3 MB page parse fast.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import field
-from typing import cast
+from typing import Any
 
 from lxml import etree
 
@@ -173,7 +173,8 @@ def raw_text(el: etree._Element) -> str:
     """All text inside an element, as written (HTML parsing always yields str)."""
     if len(el) == 0:  # no children: itertext() would yield just the text
         return el.text or ""
-    return "".join(cast(Iterator[str], el.itertext()))
+    texts: Any = el.itertext()  # str pieces (HTML parsing), typed here: no cast() call
+    return "".join(texts)
 
 
 def element_text(el: etree._Element) -> str:
@@ -267,7 +268,7 @@ def walk(
     if text:
         out.append(text if text.isascii() else clean(text))
     for child in el:
-        tag = child.tag
+        tag: Any = child.tag  # str for an element (checked below); not a cast() call per child
         if tag.__class__ is str and tag not in skip:
             # The two elements nearly every card has are read here, without a call per element:
             # a status macro (never struck itself) and a plain span (the red [orgs]).
@@ -300,7 +301,7 @@ def walk(
                     if text:
                         out.append(text if text.isascii() else clean(text))
             else:
-                _child(child, cast(str, tag), out, ctx, struck, skip)
+                _child(child, tag, out, ctx, struck, skip)
         tail = child.tail
         if tail:
             out.append(tail if tail.isascii() else clean(tail))
@@ -308,9 +309,9 @@ def walk(
 
 def walk_element(el: etree._Element, out: list[str], ctx: Context = EMPTY_CONTEXT) -> None:
     """Append the marked-up text of ``el`` itself (not its tail), as a child being walked."""
-    tag = el.tag
+    tag: Any = el.tag
     if tag.__class__ is str:
-        _child(el, cast(str, tag), out, ctx, False, _NO_SKIP)
+        _child(el, tag, out, ctx, False, _NO_SKIP)
 
 
 def _child(
@@ -442,10 +443,10 @@ def _ac_link(el: etree._Element, out: list[str], ctx: Context) -> None:
     target: etree._Element | None = None
     body = ""
     for child in el:
-        tag = child.tag
+        tag: Any = child.tag
         if tag.__class__ is not str:
             continue
-        if cast(str, tag).startswith("ri:") and target is None:
+        if tag.startswith("ri:") and target is None:
             target = child
         elif tag in ("ac:plain-text-link-body", "ac:link-body"):
             body = element_text(child)
