@@ -398,26 +398,20 @@ class Sources:
             raise ParseError(f"{where}: {exc}") from None
 
     def side(
-        self,
-        arg: str,
-        page: str | None = None,
-        *,
-        hint: str | None = None,
-        history: bool = True,
-        reread: bool = False,
+        self, arg: str, page: str | None = None, *, hint: str | None = None, history: bool = True
     ) -> Side:
-        """One side of a diff. ``hint`` is the other side's page: ``live`` after NAME@v5.
-        ``history=False``: a page parsed now leaves its Change History unread. ``reread``: a
-        stored version is read from its body as the other side (a file, the live page) is
-        read now, not from its roadmap.json, which an older parser or other options may have
-        derived (the stored roadmap when the body no longer parses)."""
-        return self._side(arg, page, hint, history, reread, self._resolved(arg))
+        """One side of a diff, or what ``parse`` reads. ``hint`` is the other side's page:
+        ``live`` after NAME@v5. ``history=False``: a page parsed now leaves its Change History
+        unread. A stored version is its stored roadmap."""
+        return self._side(arg, page, hint, history, False, self._resolved(arg))
 
     def sides(
         self, old: str, new: str, page: str | None = None, *, history: bool = True
     ) -> tuple[Side, Side]:
-        """Both sides of a diff: a stored version against a file or the live page is read from
-        its body as they are (``side``'s ``reread``); two stored versions as they are stored."""
+        """Both sides of a diff. A stored version against a file or the live page is read from
+        its body as they are read now, not from its roadmap.json, which an older parser or other
+        options may have derived (its roadmap.json when the body no longer parses); two stored
+        versions are compared as they are stored."""
         old_snap, new_snap = self._resolved(old), self._resolved(new)
         a = self._side(old, page, None, history, new_snap is None, old_snap)
         b = self._side(new, page, a.page, history, old_snap is None, new_snap)
