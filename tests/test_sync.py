@@ -385,7 +385,7 @@ def test_stored_roadmaps_read_the_old_way_are_re_derived_before_the_entry(
 
 def _stale_first_version(root: Path) -> bytes:
     """Rewrite v1's roadmap.json as an older parser might have read it; returns the clean one."""
-    [v1] = Store(root).snapshots(PAGE)
+    v1 = Store(root).snapshots(PAGE)[0]
     clean = (v1.path / "roadmap.json").read_bytes()
     stale = json.loads(clean)
     stale["items"][0]["lane"] = "Read the old way"
@@ -435,3 +435,22 @@ def test_a_broken_latest_roadmap_is_rebuilt_before_the_next_version(
     assert (code, err) == (0, "") and "first re-derived 1 stored roadmap" in out
     assert (v1.path / "roadmap.json").read_bytes() == clean
     check_consistent(root)
+
+
+def test_an_unreadable_latest_body_does_not_stop_sync(fake: FakeConfluence, cfg: Path) -> None:
+    """The newest body that can be read tells whether the store is current; a body gone
+    missing is logged and its roadmap kept, and the cron job goes on."""
+    root = cfg.parent / "store"
+    run(cfg, "sync")
+    clean = _stale_first_version(root)
+    edit(fake, 2)
+    run(cfg, "sync")  # re-derives v1, stores v2
+    _stale_first_version(root)
+    v2 = Store(root).snapshots(PAGE)[-1]
+    (v2.path / "body.storage.xml").unlink()
+    edit(fake, 3)
+    code, out, _ = run(cfg, "sync")
+    assert code == 0, out
+    assert out.splitlines()[0].startswith(f"{PAGE}: v3 stored")
+    assert "first re-derived 1 stored roadmap" in out
+    assert (Store(root).snapshots(PAGE)[0].path / "roadmap.json").read_bytes() == clean

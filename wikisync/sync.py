@@ -464,20 +464,24 @@ def rederive_stale(store: Store, cfg: PageConfig, snaps: Sequence[Snapshot]) -> 
     A roadmap.json is derived from its body: a newer wikisync, or changed parse options, can
     read the same body differently. The version about to be stored is read the new way, so a
     CHANGELOG entry between it and a roadmap read the old way would report the parser's change
-    as the page's. One parse of the latest body tells; when it differs, every stored roadmap
-    is read again (a body that no longer parses keeps its roadmap). Returns how many changed.
+    as the page's. One parse of the latest body that parses tells; when it differs, every
+    stored roadmap is read again (a body that no longer parses, or cannot be read, keeps its
+    roadmap). Returns how many changed.
     """
-    if not snaps:
-        return 0
     rewritten = 0
-    for n, snap in enumerate(reversed(snaps)):
+    probed = False
+    for snap in reversed(snaps):
         try:
             roadmap = parse_document(store.document(snap), cfg.parse)
         except ParseError:
             continue
+        except StoreError as exc:  # a body gone or unreadable: not this job's to stop on
+            log.warning("%s: %s (its stored roadmap is kept)", cfg.name, exc)
+            continue
         changed = store.rederive(snap, roadmap)
-        if n == 0 and not changed:
-            return 0  # the latest reads as stored: the parser and its options are the same
+        if not probed and not changed:
+            return 0  # the newest readable body reads as stored: same parser, same options
+        probed = True
         rewritten += changed
     if rewritten:
         log.info("%s: re-derived %d stored roadmaps from their bodies", cfg.name, rewritten)
