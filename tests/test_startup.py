@@ -15,7 +15,7 @@ import subprocess
 import sys
 from dataclasses import FrozenInstanceError, dataclass, field, fields, replace
 from pathlib import Path
-from typing import ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 import pytest
 from hypothesis import given, settings
@@ -339,24 +339,27 @@ def test_a_record_without_a_docstring_is_defined_without_inspect_signature(
     assert Undocumented(1) == Undocumented(1, "")
 
 
-@record(frozen=True, slots=True)
-class _Early:
-    """Bound in plain Python for its first COMPILE_AFTER instances."""
+def _fields_class() -> type:
+    """A fresh class body for the comparison: the same fields through @record and @dataclass."""
 
-    a: str
-    b: int = 1
-    c: list[int] = field(default_factory=list)
-    k: ClassVar[int] = 5
+    class Fresh:
+        """Bound in plain Python for its first COMPILE_AFTER instances (as a record)."""
+
+        a: str
+        b: int = 1
+        c: list[int] = field(default_factory=list)
+        k: ClassVar[int] = 5
+
+    return Fresh
 
 
-@dataclass(frozen=True, slots=True)
-class _EarlyDc:
-    """The same fields as _Early, through @dataclass."""
+def _fresh_record() -> Any:
+    """A record class nothing has instantiated yet."""
+    return record(frozen=True, slots=True)(_fields_class())
 
-    a: str
-    b: int = 1
-    c: list[int] = field(default_factory=list)
-    k: ClassVar[int] = 5
+
+_Early: Any = _fresh_record()
+_EarlyDc: Any = dataclass(frozen=True, slots=True)(_fields_class())
 
 
 _CALLS: list[tuple[tuple[object, ...], dict[str, object]]] = [
@@ -396,18 +399,10 @@ def test_a_records_first_instances_are_bound_as_the_compiled_init_binds_them(
         return real(cls, frozen)
 
     monkeypatch.setattr(rec, "_compiled_init", counted)
-
-    @record(frozen=True, slots=True)
-    class Fresh:
-        """A class nothing has instantiated yet."""
-
-        a: str
-        b: int = 1
-        c: list[int] = field(default_factory=list)
-
+    Fresh = _fresh_record()
     for _ in range(rec.COMPILE_AFTER // len(_CALLS)):
         for args, kwargs in _CALLS:
-            made, expected = Fresh(*args, **kwargs), _EarlyDc(*args, **kwargs)  # type: ignore[arg-type]
+            made, expected = Fresh(*args, **kwargs), _EarlyDc(*args, **kwargs)
             assert (made.a, made.b, made.c) == (expected.a, expected.b, expected.c)
     assert Fresh("x").c is not Fresh("x").c  # a fresh default each time
     assert not compiled, "compiled before COMPILE_AFTER instances"
@@ -415,7 +410,7 @@ def test_a_records_first_instances_are_bound_as_the_compiled_init_binds_them(
         Fresh("x")
     assert compiled == ["Fresh"]
     for args, kwargs in _CALLS:
-        made, expected = Fresh(*args, **kwargs), _EarlyDc(*args, **kwargs)  # type: ignore[arg-type]
+        made, expected = Fresh(*args, **kwargs), _EarlyDc(*args, **kwargs)
         assert (made.a, made.b, made.c) == (expected.a, expected.b, expected.c)
     for args, kwargs in _BAD_CALLS:  # compiled: the messages @dataclass gives
         assert _error(Fresh, args, kwargs) == _error(_EarlyDc, args, kwargs)
@@ -425,15 +420,8 @@ def test_a_records_first_instances_are_bound_as_the_compiled_init_binds_them(
 def test_a_bad_call_before_compiling_reads_as_dataclasses_error(
     args: tuple[object, ...], kwargs: dict[str, object]
 ) -> None:
-    @record(frozen=True, slots=True)
-    class Fresh:
-        """A class nothing has instantiated yet: its first call is a bad one."""
-
-        a: str
-        b: int = 1
-        c: list[int] = field(default_factory=list)
-
-    assert _error(Fresh, args, kwargs) == _error(_EarlyDc, args, kwargs)
+    fresh = _fresh_record()  # its first call is a bad one
+    assert _error(fresh, args, kwargs) == _error(_EarlyDc, args, kwargs)
 
 
 def test_a_records_fields_keep_their_annotations_as_written() -> None:
