@@ -444,14 +444,9 @@ class Sources:
         return Side(self.parse(doc, page, label=arg, history=history), _ref(arg, doc), page)
 
     def _stored(self, snap: Snapshot, reread: bool, history: bool) -> Roadmap:
-        if reread:
-            from wikisync.errors import ParseError
-
-            try:
-                return self.parse(self.store.document(snap), snap.page, history=history)
-            except ParseError:
-                pass
-        return self.store.roadmap(snap)
+        if not reread:
+            return self.store.roadmap(snap)
+        return self.store.read_now(snap, lambda d: self.parse(d, snap.page, history=history))
 
     def pair(self, old: str | None, new: str | None, page: str | None) -> tuple[str, str]:
         """What ``diff`` compares, git-style.

@@ -61,7 +61,7 @@ from wikisync import __version__, jsondoc
 from wikisync._faults import point
 from wikisync._lazy import lazy_re
 from wikisync._record import record
-from wikisync.errors import StoreError
+from wikisync.errors import ParseError, StoreError
 from wikisync.model import Document, Item, Roadmap, SourceMeta, VersionRef
 
 if TYPE_CHECKING:
@@ -839,6 +839,15 @@ class Store:
         reuse = ItemReuse()
         for snap in snaps:
             yield self.roadmap(snap, reuse)
+
+    def read_now(self, snap: Snapshot, parse: Callable[[Document], Roadmap]) -> Roadmap:
+        """``snap``'s roadmap as ``parse`` reads its body now, to compare it with a page read
+        now (roadmap.json may be an older parser's reading); roadmap.json when the body no
+        longer parses."""
+        try:
+            return parse(self.document(snap))
+        except ParseError:
+            return self.roadmap(snap)
 
     def reparse(self, page: str, parse: Callable[[Document], Roadmap]) -> int:
         """Re-derive every roadmap.json of a page from its raw bodies; returns how many changed."""

@@ -733,10 +733,7 @@ def live_changeset(store: Store, cfg: PageConfig, doc: Document) -> ChangeSet | 
         return None
     base = older[-1]
     live = parse_document(doc, cfg.parse)
-    try:  # read as the live page is read now: roadmap.json may be an older parser's reading
-        base_rm = parse_document(store.document(base), cfg.parse)
-    except ParseError:
-        base_rm = store.roadmap(base)
+    base_rm = store.read_now(base, lambda d: parse_document(d, cfg.parse))  # as live is read
     when = doc.meta.when
     new_ref = VersionRef(ref=f"{cfg.name}@live", version=version, when=when, author=doc.meta.author)
     return ChangeSet(
