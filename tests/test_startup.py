@@ -468,7 +468,7 @@ _CASE_ALPHABET = "aAlLqQhHtTfFyYsSkKiI\u212a\u017f\u0131\u0130 \t\u00a0\u2003012
 _DASH_ALPHABET = "-‐‑‒–—―_ \t\n\x1c\u00a0\u2003\u3000\ue004\ue005\ue008a1"
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.text(alphabet=_DASH_ALPHABET, max_size=12))
 def test_dash_lines_read_as_the_pattern_read_them(line: str) -> None:
     from wikisync.parse.cards import _DASHES, _is_dash_line
@@ -477,7 +477,7 @@ def test_dash_lines_read_as_the_pattern_read_them(line: str) -> None:
     assert any(d in line for d in _DASHES) == (re.search("[-‐‑‒–—―_]", line) is not None)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.text(alphabet=_CASE_ALPHABET, max_size=14))
 def test_spelled_out_letter_case_matches_as_ignorecase(text: str) -> None:
     from wikisync import timeline
@@ -537,7 +537,7 @@ _LABEL_TOKENS = [
 ]  # fmt: skip
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.lists(st.sampled_from(_LABEL_TOKENS), max_size=6), st.sampled_from([" ", "", "  "]))
 def test_a_label_without_a_calendar_year_starts_where_it_did(words: list[str], sep: str) -> None:
     """period_start tries the two dated forms only on a label holding a calendar year."""
